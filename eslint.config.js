@@ -1,0 +1,62 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+/** Folders whose code also runs in workers (no DOM globals allowed). */
+const universal = ['src/dsp/**', 'src/text/**', 'src/runtime/**', 'src/models/**', 'src/loader/**'];
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      '.venv',
+      'test/fixtures',
+      'public',
+      '**/*.generated.ts',
+      'test/integration/**/dist',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      'no-console': 'error',
+    },
+  },
+  {
+    files: universal,
+    rules: {
+      'no-restricted-globals': ['error', 'window', 'document', 'AudioContext'],
+    },
+  },
+  {
+    files: ['src/**'],
+    ignores: ['src/runtime/ort.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['onnxruntime-web', 'onnxruntime-web/*'],
+              message: 'Only src/runtime/ort.ts imports onnxruntime-web.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**', 'tools/**', 'demo/**', '*.config.ts', '*.config.js'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: { 'no-console': 'off' },
+  },
+  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+);

@@ -1,0 +1,127 @@
+/**
+ * Pure device and dtype resolution (house style §10, after transformers.js `selectDevice`/`selectDtype`).
+ */
+import { invalidInput, TTSError } from '../errors.ts';
+
+/** Pipeline stages; each owns its graphs and can have its own device and dtype. */
+export const STAGES = ['lm', 'flow', 'vocoder', 'voice'] as const;
+/** One of {@link STAGES}. */
+export type Stage = (typeof STAGES)[number];
+
+/** Devices a session can run on. */
+export const DEVICES = ['webgpu', 'wasm'] as const;
+/** One of {@link DEVICES}. */
+export type Device = (typeof DEVICES)[number];
+/** A device request: a device, or `'auto'` (WebGPU on a real adapter, else wasm). */
+export type DeviceRequest = Device | 'auto';
+
+/** Weight formats a model package may ship per graph. */
+export const DTYPES = ['fp32', 'fp16', 'int8', 'q4'] as const;
+/** One of {@link DTYPES}. */
+export type Dtype = (typeof DTYPES)[number];
+/** A dtype request: a dtype, or `'auto'` (the best available for the stage and device). */
+export type DtypeRequest = Dtype | 'auto';
+
+/** What the environment offers; filled by capability detection, plain data so resolution stays pure. */
+export interface DeviceCapabilities {
+  /** A WebGPU adapter was found. */
+  readonly webgpu: boolean;
+  /** The adapter is a software fallback (e.g. SwiftShader): correct but far slower than wasm. */
+  readonly fallbackAdapter: boolean;
+  /** The adapter supports `shader-f16`. */
+  readonly shaderF16: boolean;
+}
+
+/** Capabilities of an environment without WebGPU (Node, or a browser without an adapter). */
+export const NO_GPU: DeviceCapabilities = Object.freeze({ webgpu: false, fallbackAdapter: false, shaderF16: false });
+
+/**
+ * Order of preference for `dtype: 'auto'`. WebGPU: 4-bit MatMulNBits kernels are fast there, QDQ int8 is slow or
+ * wrong (landscape §6). wasm: int8 (4-bit was 10–20× slower on the wasm EP, toolchain notes). The vocoder keeps fp32
+ * activations by default because HiFT's F0 path breaks in fp16 (spec §6.5).
+ */
+const AUTO_DTYPE_ORDER: Readonly<Record<Stage, Readonly<Record<Device, readonly Dtype[]>>>> = {
+  lm: { webgpu: ['q4', 'fp16', 'fp32', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
+  flow: { webgpu: ['fp32', 'q4', 'fp16', 'int8'], wasm: ['fp32', 'int8', 'fp16', 'q4'] },
+  vocoder: { webgpu: ['fp32', 'fp16', 'int8', 'q4'], wasm: ['fp32', 'int8', 'fp16', 'q4'] },
+  voice: { webgpu: ['fp32', 'fp16', 'int8', 'q4'], wasm: ['fp32', 'fp16', 'int8', 'q4'] },
+};
+
+/** Checks that `value` is one of `allowed`, with a message that lists the allowed values. */
+export function assertOneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  throw invalidInput(`Unsupported ${what} ${JSON.stringify(value)}. Expected one of: ${allowed.join(', ')}.`, {
+    value,
+    allowed,
+  });
+}
+
+/**
+ * Resolves a device request.
+ *
+ * `'auto'` picks WebGPU only on a real (non-fallback) adapter: on a software adapter ORT's WebGPU EP is ~400× slower
+ * than wasm (toolchain notes). An explicit `'webgpu'` without any adapter is an error.
+ *
+ * @throws {TTSError} ERR_INVALID_INPUT for an unknown request; ERR_DEVICE_UNAVAILABLE for webgpu without adapter.
+ */
+export function resolveDevice(request: DeviceRequest, caps: DeviceCapabilities): Device {
+  const value = assertOneOf('device', request, ['auto', ...DEVICES]);
+  if (value === 'auto') return caps.webgpu && !caps.fallbackAdapter ? 'webgpu' : 'wasm';
+  if (value === 'webgpu' && !caps.webgpu) {
+    throw new TTSError('ERR_DEVICE_UNAVAILABLE', 'device "webgpu" was requested but no WebGPU adapter is available.', {
+      details: { requested: 'webgpu' },
+    });
+  }
+  return value;
+}
+
+/**
+ * Resolves a dtype request for one stage, given the variants the model package ships for it.
+ *
+ * @throws {TTSError} ERR_INVALID_INPUT if the requested dtype is not shipped; ERR_DEVICE_UNAVAILABLE for fp16 on
+ *   WebGPU without `shader-f16`.
+ */
+export function resolveDtype(
+  stage: Stage,
+  request: DtypeRequest,
+  device: Device,
+  available: readonly Dtype[],
+  caps: DeviceCapabilities,
+): Dtype {
+  const value = assertOneOf('dtype', request, ['auto', ...DTYPES]);
+  if (available.length === 0) {
+    throw new TTSError('ERR_MODEL_FORMAT', `The model package ships no variant for stage "${stage}".`, {
+      details: { stage },
+    });
+  }
+  const usable = (d: Dtype): boolean =>
+    available.includes(d) && !(device === 'webgpu' && d === 'fp16' && !caps.shaderF16);
+  if (value !== 'auto') {
+    if (!available.includes(value)) {
+      throw invalidInput(
+        `dtype "${value}" is not available for stage "${stage}". This model package ships: ${available.join(', ')}.`,
+        { stage, requested: value, available },
+      );
+    }
+    if (!usable(value)) {
+      throw new TTSError('ERR_DEVICE_UNAVAILABLE', `dtype "fp16" on WebGPU needs the "shader-f16" feature.`, {
+        details: { stage, requested: value },
+      });
+    }
+    return value;
+  }
+  const pick = AUTO_DTYPE_ORDER[stage][device].find(usable);
+  if (pick === undefined) {
+    throw new TTSError(
+      'ERR_DEVICE_UNAVAILABLE',
+      `No variant of stage "${stage}" runs on ${device} here (shipped: ${available.join(', ')}).`,
+      { details: { stage, device, available } },
+    );
+  }
+  return pick;
+}
+
+/** Execution providers for a device; WebGPU keeps wasm as the fallback for ops it lacks. */
+export function executionProviders(device: Device): readonly string[] {
+  return device === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
+}

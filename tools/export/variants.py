@@ -1,0 +1,146 @@
+"""Weight-format variants of an exported fp32 graph (docs/model-package.md "Variants").
+
+* ``fp16``: fp16 weights and activations inside, fp32 graph I/O (onnxruntime's float16 converter with
+  ``keep_io_types``); ops listed in ``FP16_BLOCKED_OPS`` stay fp32 (normalisations accumulate in fp32, landscape §6).
+* ``int8``: weight-only int8 for the wasm EP: MatMul → dynamic-quantised ``MatMulInteger`` (onnxruntime's
+  ``quantize_dynamic``), embedding tables → int8 rows with a per-row scale (``Gather`` + ``Cast`` + ``Mul``,
+  standard ops only).
+* ``q4``: 4-bit ``MatMulNBits`` (block 32, symmetric) for WebGPU (onnxruntime's ``MatMulNBitsQuantizer``);
+  embedding tables → ``GatherBlockQuantized`` 4-bit.
+
+Graph I/O never changes, so one TypeScript runner drives every variant.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+# Decomposed normalisations (RMSNorm as Pow→ReduceMean→Sqrt) overflow in fp16 (landscape §4: onnxruntime#31626);
+# fused LayerNormalization kernels accumulate in fp32 and may run in fp16.
+FP16_BLOCKED_OPS = ["ReduceMean", "Pow", "Sqrt", "Exp"]
+# Embedding tables smaller than this stay fp32 in quantised variants: no download gain, only error.
+MIN_QUANTIZED_TABLE = 1 << 16
+Q4_BLOCK = 32
+TWO_GB = 2**31 - 1
+
+
+def load(path: str | Path) -> onnx.ModelProto:
+    return onnx.load(str(path), load_external_data=True)
+
+
+def save(model: onnx.ModelProto, path: str | Path) -> list[str]:
+    """Saves deterministically; models over 2 GB get one external-data file ``<name>.data``. Returns its name(s)."""
+    path = Path(path)
+    if model.ByteSize() < TWO_GB:
+        onnx.save(model, str(path))
+        return []
+    data_name = path.name + ".data"
+    onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data_name,
+              size_threshold=1024, convert_attribute=False)
+    return [data_name]
+
+
+def _initializers(model: onnx.ModelProto) -> dict[str, onnx.TensorProto]:
+    return {t.name: t for t in model.graph.initializer}
+
+
+def _table_gathers(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    """Gather nodes that look up rows of a large 2-D float initializer (embedding tables)."""
+    inits = _initializers(model)
+    found = []
+    for node in model.graph.node:
+        if node.op_type != "Gather" or node.input[0] not in inits:
+            continue
+        t = inits[node.input[0]]
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+        if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) == 2 and axis == 0 and t.dims[0] * t.dims[1] >= MIN_QUANTIZED_TABLE:
+            found.append(node)
+    return found
+
+
+def _replace_initializer(model: onnx.ModelProto, name: str, *new: onnx.TensorProto) -> None:
+    keep = [t for t in model.graph.initializer if t.name != name]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep + list(new))
+
+
+def quantize_tables_int8(model: onnx.ModelProto) -> None:
+    """Embedding Gather → int8 rows × per-row fp32 scale (symmetric, scale = max|row| / 127)."""
+    inits = _initializers(model)
+    for node in _table_gathers(model):
+        name = node.input[0]
+        table = numpy_helper.to_array(inits[name]).astype(np.float32)
+        scale = np.abs(table).max(axis=1) / 127.0
+        scale[scale == 0] = 1.0
+        q = np.clip(np.rint(table / scale[:, None]), -127, 127).astype(np.int8)
+        _replace_initializer(
+            model, name, numpy_helper.from_array(q, name + "_int8"), numpy_helper.from_array(scale.astype(np.float32), name + "_scale")
+        )
+        out = node.output[0]
+        ids = node.input[1]
+        nodes = [
+            helper.make_node("Gather", [name + "_int8", ids], [out + "_q"], axis=0, name=node.name + "_q"),
+            helper.make_node("Cast", [out + "_q"], [out + "_f"], to=onnx.TensorProto.FLOAT, name=node.name + "_cast"),
+            helper.make_node("Gather", [name + "_scale", ids], [out + "_s"], axis=0, name=node.name + "_scale"),
+            helper.make_node("Unsqueeze", [out + "_s", name + "_axes"], [out + "_s1"], name=node.name + "_unsq"),
+            helper.make_node("Mul", [out + "_f", out + "_s1"], [out], name=node.name + "_mul"),
+        ]
+        model.graph.initializer.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), name + "_axes"))
+        _splice(model, node, nodes)
+
+
+def _splice(model: onnx.ModelProto, old: onnx.NodeProto, new: list[onnx.NodeProto]) -> None:
+    nodes = list(model.graph.node)
+    i = nodes.index(old)
+    del model.graph.node[:]
+    model.graph.node.extend(nodes[:i] + new + nodes[i + 1 :])
+
+
+def make_fp16(src: onnx.ModelProto, blocked_ops: list[str] | None = None) -> onnx.ModelProto:
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    return convert_float_to_float16(
+        src, keep_io_types=True, op_block_list=FP16_BLOCKED_OPS + list(blocked_ops or []), disable_shape_infer=True
+    )
+
+
+def make_int8(src: onnx.ModelProto) -> onnx.ModelProto:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
+        onnx.save(src, str(a), save_as_external_data=src.ByteSize() >= TWO_GB)
+        quantize_dynamic(
+            str(a), str(b), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"], per_channel=False,
+            use_external_data_format=src.ByteSize() >= TWO_GB,
+        )
+        model = load(b)
+    quantize_tables_int8(model)
+    return model
+
+
+def make_q4(src: onnx.ModelProto) -> onnx.ModelProto:
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    cfg = DefaultWeightOnlyQuantConfig(block_size=Q4_BLOCK, is_symmetric=True, op_types_to_quantize=("MatMul", "Gather"))
+    q = MatMulNBitsQuantizer(src, block_size=Q4_BLOCK, is_symmetric=True, algo_config=cfg,
+                             op_types_to_quantize=("MatMul", "Gather"))
+    q.process()
+    return q.model.model
+
+
+def make_variant(src: onnx.ModelProto, dtype: str) -> onnx.ModelProto:
+    if dtype == "fp32":
+        return src
+    if dtype == "fp16":
+        return make_fp16(src)
+    if dtype == "int8":
+        return make_int8(src)
+    if dtype == "q4":
+        return make_q4(src)
+    raise ValueError(f"unknown dtype {dtype!r}; expected one of fp32, fp16, int8, q4")
