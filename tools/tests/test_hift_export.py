@@ -1,0 +1,227 @@
+"""``hift_f0`` / ``hift_decoder`` ONNX graphs (tools/export/hift.py) in onnxruntime vs the torch reference and upstream.
+
+The excitation is computed the way the TypeScript runtime will: float64 SineGen2 from the graph's own F0, then cast
+to float32 for the graph input; the iSTFT is the hand-written numpy one (tools/reference/hift.py ``istft_numpy``).
+
+Observed max-abs errors (onnxruntime 1.30 CPU, torch 2.13, tiny upstream-vectors weights):
+* ORT vs torch, same inputs: f0 1.6e-4 Hz (relative 7e-7; values up to 215 Hz) · decoder: source 1.2e-7,
+  magnitude ≤ 4.3e-6, phase ≤ 9.1e-7 (upstream mel, and a random 11-frame mel with S = 0 and S = 1440).
+* ORT vs upstream, stored ``s`` passed as ``cache_source`` (S = 480T): source 0 (exact), magnitude 4.3e-6,
+  phase 7.2e-7, wave (numpy iSTFT) 4.7e-7.
+* ORT vs upstream end to end (S = 0; ORT f0 → float64 SineGen2 → ORT decoder → numpy iSTFT): f0 1.8e-4,
+  source 1.0e-4, magnitude 5.5e-4, phase 3.0e-4, wave 6.8e-5.
+* In-graph magnitude clip (conv_post biases +5, peak exp 897): relative 1.0e-6, max exactly 100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from tools.export.hift import (
+    FORBIDDEN_OPS,
+    OPSET,
+    decoder_io,
+    export_hift_decoder,
+    export_hift_f0,
+    f0_io,
+    graph_io,
+)
+from tools.reference.config import HiftConfig, load_checkpoint_config
+from tools.reference.hift import MAGNITUDE_CLIP, HiFT, istft_numpy, load_hift, sine_excitation
+
+UPSTREAM_VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "upstream-vectors"
+
+# Tolerances from the upstream-vectors README (fp32 max-abs).
+TOL_F0 = 5e-4
+TOL_SOURCE = 1e-3
+TOL_E2E_SPECTRAL = 5e-3
+TOL_E2E_WAVE = 1e-3
+TOL_STORED_S = 1e-5
+TOL_STORED_S_MAGNITUDE = 2e-5
+# onnxruntime vs the torch module on identical inputs = two fp32 implementations, which is what the README's
+# tolerances bound: F0 keeps its 5e-4 Hz (the calibrated tiny F0 predictor amplifies rounding; 1.6e-4 observed, as
+# torch 1.13 vs 2.13 in the README), the decoder the "fed the stored s" bounds.
+TOL_ORT_VS_TORCH_F0 = TOL_F0
+TOL_ORT_VS_TORCH = TOL_STORED_S
+TOL_ORT_VS_TORCH_MAGNITUDE = TOL_STORED_S_MAGNITUDE
+
+
+@pytest.fixture(scope="module")
+def cfg() -> HiftConfig:
+    return load_checkpoint_config(UPSTREAM_VECTORS).hift
+
+
+@pytest.fixture(scope="module")
+def hift(cfg: HiftConfig) -> HiFT:
+    return load_hift(UPSTREAM_VECTORS / "hift.pt", cfg)
+
+
+@pytest.fixture(scope="module")
+def vectors() -> dict[str, np.ndarray]:
+    with np.load(UPSTREAM_VECTORS / "hift.npz") as npz:
+        return {k: npz[k] for k in npz.files}
+
+
+@pytest.fixture(scope="module")
+def exported(hift: HiFT, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("hift_onnx")
+    return {
+        "f0": export_hift_f0(hift, out / "hift_f0.onnx"),
+        "decoder": export_hift_decoder(hift, out / "hift_decoder.onnx"),
+    }
+
+
+@pytest.fixture(scope="module")
+def sessions(exported: dict[str, Path]) -> dict[str, ort.InferenceSession]:
+    return {name: cpu_session(path) for name, path in exported.items()}
+
+
+@pytest.fixture(autouse=True)
+def no_grad() -> Iterator[None]:
+    with torch.no_grad():
+        yield
+
+
+def cpu_session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # the test machines' 2 cores are shared
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def max_abs(actual: np.ndarray, expected: np.ndarray) -> float:
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    return float(np.abs(actual.astype(np.float64) - expected.astype(np.float64)).max())
+
+
+def excitation_fp64(f0: np.ndarray, noise: np.ndarray, cfg: HiftConfig) -> np.ndarray:
+    """SineGen2 in float64, cast to the graph's float32 input, as the TypeScript runtime does."""
+    excitation = sine_excitation(torch.from_numpy(f0).double(), torch.from_numpy(noise).double(), cfg)
+    return excitation.float().numpy()
+
+
+def run_decoder(
+    session: ort.InferenceSession, mel: np.ndarray, excitation: np.ndarray, cache_source: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    magnitude, phase, source = session.run(None, {"mel": mel, "excitation": excitation, "cache_source": cache_source})
+    return magnitude, phase, source
+
+
+def empty_cache() -> np.ndarray:
+    return np.zeros((1, 1, 0), dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Graph structure
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_io_contract(cfg: HiftConfig, exported: dict[str, Path], sessions: dict[str, ort.InferenceSession]) -> None:
+    assert graph_io(onnx.load(str(exported["f0"]))) == f0_io(cfg)
+    assert graph_io(onnx.load(str(exported["decoder"]))) == decoder_io(cfg)
+    for name, io in (("f0", f0_io(cfg)), ("decoder", decoder_io(cfg))):
+        session = sessions[name]
+        assert [(v.name, v.type) for v in session.get_inputs()] == [(n, "tensor(float)") for n, _, _ in io[0]]
+        assert [(v.name, v.type) for v in session.get_outputs()] == [(n, "tensor(float)") for n, _, _ in io[1]]
+        assert [tuple(v.shape) for v in session.get_inputs()] == [shape for _, _, shape in io[0]]
+
+
+def test_graphs_are_opset_17_fp32_without_stft_random_or_weight_norm(exported: dict[str, Path]) -> None:
+    for path in exported.values():
+        model = onnx.load(str(path))
+        assert {(o.domain, o.version) for o in model.opset_import} == {("", OPSET)}
+        assert not {node.op_type for node in model.graph.node} & FORBIDDEN_OPS
+        assert all(init.data_type == onnx.TensorProto.FLOAT for init in model.graph.initializer if init.dims)
+        assert not any("parametrizations" in init.name or "original" in init.name for init in model.graph.initializer)
+
+
+def test_reexport_is_byte_identical(hift: HiFT, exported: dict[str, Path], tmp_path: Path) -> None:
+    assert export_hift_f0(hift, tmp_path / "f0.onnx").read_bytes() == exported["f0"].read_bytes()
+    assert export_hift_decoder(hift, tmp_path / "decoder.onnx").read_bytes() == exported["decoder"].read_bytes()
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Numerics
+# ---------------------------------------------------------------------------------------------------------------------
+
+
+def test_f0_graph(hift: HiFT, sessions: dict[str, ort.InferenceSession], vectors: dict[str, np.ndarray]) -> None:
+    (f0,) = sessions["f0"].run(None, {"mel": vectors["mel"]})
+    assert max_abs(f0, hift.predict_f0(torch.from_numpy(vectors["mel"])).numpy()) <= TOL_ORT_VS_TORCH_F0
+    assert max_abs(f0, vectors["f0"]) <= TOL_F0
+
+
+def test_decoder_fed_stored_source_through_the_cache(
+    hift: HiFT, sessions: dict[str, ort.InferenceSession], vectors: dict[str, np.ndarray]
+) -> None:
+    """``cache_source`` = the stored ``s`` (S = 480T) replaces the whole source: the README's tight decoder check."""
+    excitation = excitation_fp64(vectors["f0"], vectors["source_noise"], hift.cfg)
+    magnitude, phase, source = run_decoder(sessions["decoder"], vectors["mel"], excitation, vectors["s"])
+    np.testing.assert_array_equal(source, vectors["s"])
+    assert max_abs(magnitude, np.minimum(vectors["magnitude"], MAGNITUDE_CLIP)) <= TOL_STORED_S_MAGNITUDE
+    assert max_abs(phase, vectors["phase"]) <= TOL_STORED_S
+    limit = hift.cfg.audio_limit
+    wave = np.clip(istft_numpy(magnitude, phase, hift.cfg.n_fft, hift.cfg.hop_len), -limit, limit)
+    assert max_abs(wave, vectors["wave"]) <= TOL_STORED_S
+
+
+def test_decoder_graph_equals_torch(hift: HiFT, sessions: dict[str, ort.InferenceSession]) -> None:
+    """A length the graph was not traced with, random inputs, a partial cache: ORT == the torch module."""
+    generator = torch.Generator().manual_seed(7)
+    cfg = hift.cfg
+    frames = 11
+    mel = torch.randn(1, cfg.in_channels, frames, generator=generator)
+    f0 = hift.predict_f0(mel)
+    noise = torch.randn(1, frames * cfg.samples_per_frame, cfg.nb_harmonics + 1, generator=generator)
+    excitation = sine_excitation(f0.double(), noise.double(), cfg).float()
+    cache = torch.randn(1, 1, 3 * cfg.samples_per_frame, generator=generator).tanh()
+    for cache_source in (torch.zeros(1, 1, 0), cache):
+        source = hift.source(excitation, cache_source)
+        expected_magnitude, expected_phase = hift.decode(mel, source)
+        magnitude, phase, ort_source = run_decoder(
+            sessions["decoder"], mel.numpy(), excitation.numpy(), cache_source.numpy()
+        )
+        assert max_abs(ort_source, source.numpy()) <= TOL_ORT_VS_TORCH
+        np.testing.assert_array_equal(ort_source[:, :, : cache_source.shape[2]], cache_source.numpy())
+        assert max_abs(magnitude, expected_magnitude.clamp(max=MAGNITUDE_CLIP).numpy()) <= TOL_ORT_VS_TORCH_MAGNITUDE
+        assert max_abs(phase, expected_phase.numpy()) <= TOL_ORT_VS_TORCH
+
+
+def test_end_to_end_vs_upstream(
+    hift: HiFT, sessions: dict[str, ort.InferenceSession], vectors: dict[str, np.ndarray]
+) -> None:
+    """The runtime's path: ORT f0 → float64 SineGen2 → ORT decoder (no cache) → numpy iSTFT → clamp."""
+    (f0,) = sessions["f0"].run(None, {"mel": vectors["mel"]})
+    excitation = excitation_fp64(f0, vectors["source_noise"], hift.cfg)
+    magnitude, phase, source = run_decoder(sessions["decoder"], vectors["mel"], excitation, empty_cache())
+    assert max_abs(source, vectors["s"]) <= TOL_SOURCE
+    assert max_abs(magnitude, np.minimum(vectors["magnitude"], MAGNITUDE_CLIP)) <= TOL_E2E_SPECTRAL
+    assert max_abs(phase, vectors["phase"]) <= TOL_E2E_SPECTRAL
+    limit = hift.cfg.audio_limit
+    wave = np.clip(istft_numpy(magnitude, phase, hift.cfg.n_fft, hift.cfg.hop_len), -limit, limit)
+    assert max_abs(wave, vectors["wave"]) <= TOL_E2E_WAVE
+
+
+def test_magnitude_is_clipped_inside_the_graph(hift: HiFT, vectors: dict[str, np.ndarray], tmp_path: Path) -> None:
+    """Raise the log-magnitude biases so ``exp`` exceeds 100 (the tiny weights never do) and check the in-graph clip."""
+    loud = HiFT(hift.cfg)
+    loud.load_state_dict(hift.state_dict())
+    n_bins = hift.cfg.n_fft // 2 + 1
+    loud.conv_post.bias[:n_bins] += 5.0
+    loud.eval()
+    session = cpu_session(export_hift_decoder(loud, tmp_path / "loud.onnx"))
+    excitation = excitation_fp64(vectors["f0"], vectors["source_noise"], hift.cfg)
+    magnitude, _, _ = run_decoder(session, vectors["mel"], excitation, vectors["s"])
+    unclipped, _ = loud.decode(torch.from_numpy(vectors["mel"]), torch.from_numpy(vectors["s"]))
+    assert unclipped.max().item() > MAGNITUDE_CLIP
+    assert magnitude.max() == MAGNITUDE_CLIP
+    # These magnitudes are ~150× the calibrated ones, so the README's absolute magnitude bound (2e-5 at a peak of
+    # 6.04) is applied as the relative bound it amounts to (3.3e-6; observed 1.0e-6).
+    relative_tol = TOL_STORED_S_MAGNITUDE / float(vectors["magnitude"].max())
+    np.testing.assert_allclose(magnitude, unclipped.clamp(max=MAGNITUDE_CLIP).numpy(), rtol=relative_tol, atol=0)
