@@ -13,7 +13,10 @@ Graph I/O never changes, so one TypeScript runner drives every variant.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,7 @@ FP16_BLOCKED_OPS = ["ReduceMean", "Pow", "Sqrt", "Exp"]
 # Embedding tables smaller than this stay fp32 in quantised variants: no download gain, only error.
 MIN_QUANTIZED_TABLE = 1 << 16
 Q4_BLOCK = 32
+Q4_OPSET = 21
 TWO_GB = 2**31 - 1
 
 
@@ -115,28 +119,79 @@ def make_int8(src: onnx.ModelProto) -> onnx.ModelProto:
     with tempfile.TemporaryDirectory() as tmp:
         a, b = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
         onnx.save(src, str(a), save_as_external_data=src.ByteSize() >= TWO_GB)
-        quantize_dynamic(
-            str(a), str(b), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"], per_channel=False,
-            use_external_data_format=src.ByteSize() >= TWO_GB,
-        )
+        with _quiet("root"):
+            quantize_dynamic(
+                str(a), str(b), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"], per_channel=False,
+                use_external_data_format=src.ByteSize() >= TWO_GB,
+            )
         model = load(b)
     quantize_tables_int8(model)
     return model
 
 
 def make_q4(src: onnx.ModelProto) -> onnx.ModelProto:
+    from onnx import version_converter
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
-    cfg = DefaultWeightOnlyQuantConfig(block_size=Q4_BLOCK, is_symmetric=True, op_types_to_quantize=("MatMul", "Gather"))
-    q = MatMulNBitsQuantizer(src, block_size=Q4_BLOCK, is_symmetric=True, algo_config=cfg,
-                             op_types_to_quantize=("MatMul", "Gather"))
-    q.process()
+    # GatherBlockQuantized stores int4 tables, a type that needs opset 21. The quantiser would only bump the opset
+    # number (leaving e.g. ReduceMean's opset-17 attributes invalid), so convert the graph properly first.
+    model = version_converter.convert_version(src, Q4_OPSET) if _default_opset(src) < Q4_OPSET else src
+    ops = ("MatMul", "Gather")
+    cfg = DefaultWeightOnlyQuantConfig(block_size=Q4_BLOCK, is_symmetric=True, op_types_to_quantize=ops)
+    with _quiet("onnxruntime.quantization.matmul_nbits_quantizer"):
+        q = MatMulNBitsQuantizer(model, block_size=Q4_BLOCK, is_symmetric=True, algo_config=cfg, op_types_to_quantize=ops)
+        q.process()
     return q.model.model
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+@contextlib.contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """The quantisers log every node at INFO; keep the export output readable."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def gemm_to_matmul(model: onnx.ModelProto) -> None:
+    """``Gemm(x, W, b)`` with constant W → ``MatMul`` + ``Add``, so the weight-only quantisers (which only look at
+    MatMul) also cover linear layers the exporter emitted as Gemm (e.g. ``llm_decoder`` on a 2-D input)."""
+    inits = _initializers(model)
+    for node in list(model.graph.node):
+        if node.op_type != "Gemm" or node.input[1] not in inits:
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        if attrs.get("alpha", 1.0) != 1.0 or attrs.get("beta", 1.0) != 1.0 or attrs.get("transA", 0) != 0:
+            continue
+        weight = numpy_helper.to_array(inits[node.input[1]])
+        if attrs.get("transB", 0):
+            weight = weight.T
+        name = node.input[1] + "_kn"
+        model.graph.initializer.append(numpy_helper.from_array(np.ascontiguousarray(weight), name))
+        out = node.output[0]
+        new = [helper.make_node("MatMul", [node.input[0], name], [out + "_mm" if len(node.input) > 2 else out],
+                                name=node.name + "_matmul")]
+        if len(node.input) > 2:
+            new.append(helper.make_node("Add", [out + "_mm", node.input[2]], [out], name=node.name + "_bias"))
+        _splice(model, node, new)
+    used = {i for n in model.graph.node for i in n.input}
+    keep = [t for t in model.graph.initializer if t.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(keep)
 
 
 def make_variant(src: onnx.ModelProto, dtype: str) -> onnx.ModelProto:
     if dtype == "fp32":
         return src
+    if dtype in ("int8", "q4"):
+        gemm_to_matmul(src)
     if dtype == "fp16":
         return make_fp16(src)
     if dtype == "int8":

