@@ -125,4 +125,9 @@ def _canonical(data: dict[str, Any]) -> str:
     data["added_tokens"] = sorted(data["added_tokens"], key=lambda t: t["id"])
     data["truncation"] = None
     data["padding"] = None
+    merges = data["model"]["merges"]
+    # "a b" strings (the classic merges.txt form) are ~15 % smaller than ["a", "b"] pairs and read by every
+    # tokenizers implementation; byte-level BPE tokens never contain a space, so the split is unambiguous.
+    if merges and not isinstance(merges[0], str) and all(" " not in a and " " not in b for a, b in merges):
+        data["model"]["merges"] = [f"{a} {b}" for a, b in merges]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

@@ -266,6 +266,9 @@ class HiFT(nn.Module):
     def __init__(self, cfg: HiftConfig) -> None:
         super().__init__()
         self.cfg = cfg
+        # SineGen2 precision in inference(): float32 like upstream; the fixtures use float64 like the TS engine,
+        # whose phase accumulation runs in float64 (the phase reaches thousands of radians, spec §6.2).
+        self.excitation_dtype = torch.float32
         self.m_source = SourceModule(cfg.nb_harmonics)
         self.conv_pre = _weight_normed_conv(cfg.in_channels, cfg.base_channels, 7)
         self.ups = nn.ModuleList(
@@ -400,7 +403,9 @@ class HiFT(nn.Module):
         if cache_source is not None and cache_source.shape[2] > num_samples:
             raise ValueError(f"cache_source has {cache_source.shape[2]} samples, more than the {num_samples} produced")
         f0 = self.predict_f0(mel)
-        source = self.source(self.excitation(f0, noise), cache_source)
+        dtype = self.excitation_dtype
+        excitation = self.excitation(f0.to(dtype), noise.to(dtype)).to(mel.dtype)
+        source = self.source(excitation, cache_source)
         magnitude, phase = self.decode(mel, source)
         wave = self.istft(magnitude, phase)
         return wave.clamp(-self.cfg.audio_limit, self.cfg.audio_limit), source
