@@ -18,6 +18,7 @@ export default defineConfig({
   test: {
     root: '.',
     include: ['test/unit/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     environment: 'node',
     testTimeout: 60_000,
     pool: 'forks',

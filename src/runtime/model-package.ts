@@ -1,0 +1,85 @@
+/**
+ * A model package as the runners see it: the validated manifest plus a way to read its files. Where the bytes come
+ * from (HTTP with cache and integrity checks in a browser, the file system in Node) is the caller's business.
+ */
+import { TTSError } from '../errors.ts';
+import type { GraphName, ManifestFile, ModelManifest } from '../loader/manifest.ts';
+import { variantFiles } from '../loader/manifest.ts';
+import type { Device, Dtype } from './device.ts';
+import type { OrtModule } from './ort.ts';
+import type { GraphSessionOptions } from './session.ts';
+import { GraphSession } from './session.ts';
+
+/** Reads package files (already verified against the manifest by the implementation). */
+export interface PackageFiles {
+  /** Bytes of the file at `file.path`. */
+  read(file: ManifestFile, signal?: AbortSignal): Promise<Uint8Array>;
+}
+
+/** Options of {@link ModelPackage.session}. */
+export interface PackageSessionOptions {
+  readonly device: Device;
+  readonly dtype: Dtype;
+  readonly signal?: AbortSignal;
+  /** Outputs to keep on the GPU (WebGPU only). */
+  readonly gpuOutputs?: readonly string[];
+}
+
+/** Manifest + file access; creates the graph sessions of a stage. */
+export class ModelPackage {
+  constructor(
+    /** The validated manifest. */
+    readonly manifest: ModelManifest,
+    private readonly files: PackageFiles,
+  ) {}
+
+  private file(path: string): ManifestFile {
+    const f = this.manifest.files.find((x) => x.path === path);
+    if (f === undefined) throw new TTSError('ERR_MODEL_FORMAT', `The manifest lists no file "${path}".`);
+    return f;
+  }
+
+  /** Whether the package ships `graph` at all (the cloning graphs are optional). */
+  has(graph: GraphName): boolean {
+    return this.manifest.graphs[graph] !== undefined;
+  }
+
+  /** Loads one graph variant (and its external data) and creates its session. */
+  async session(ort: OrtModule, graph: GraphName, options: PackageSessionOptions): Promise<GraphSession> {
+    const [model, ...external] = variantFiles(this.manifest, graph, options.dtype);
+    if (model === undefined) throw new TTSError('ERR_MODEL_FORMAT', `No file for graph "${graph}".`);
+    const bytes = await this.files.read(model, options.signal);
+    const externalData = await Promise.all(
+      external.map(async (f) => ({ path: f.path, data: await this.files.read(f, options.signal) })),
+    );
+    const sessionOptions: GraphSessionOptions = {
+      device: options.device,
+      ...(externalData.length > 0 ? { externalData } : {}),
+      ...(options.gpuOutputs === undefined ? {} : { gpuOutputs: options.gpuOutputs }),
+    };
+    return GraphSession.create(ort, graph, bytes, sessionOptions);
+  }
+
+  /** `tokenizer.json` as text. */
+  async tokenizerJson(signal?: AbortSignal): Promise<string> {
+    return new TextDecoder().decode(await this.files.read(this.file(this.manifest.tokenizer), signal));
+  }
+
+  /** The CFM noise buffer, `[80, noiseFrames]` row-major. */
+  async noise(signal?: AbortSignal): Promise<Float32Array> {
+    const bytes = await this.files.read(this.file(this.manifest.noise), signal);
+    const { melBins, flow } = this.manifest.config;
+    if (bytes.byteLength !== melBins * flow.noiseFrames * 4) {
+      throw new TTSError(
+        'ERR_MODEL_FORMAT',
+        `The noise buffer has ${bytes.byteLength} bytes; expected ${melBins}×${flow.noiseFrames} float32.`,
+      );
+    }
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    const view = new DataView(copy.buffer);
+    const out = new Float32Array(bytes.byteLength / 4);
+    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+    return out;
+  }
+}
