@@ -1,0 +1,246 @@
+/**
+ * The text front-end of upstream `CosyVoiceFrontEnd.text_normalize` (spec §2.1), with our own number reading in place
+ * of ttsfrd/wetext:
+ *
+ * ```
+ * text contains "<|" and "|>"            → returned untouched (instruct text, SSML-like markup): one segment, no split
+ * strip()
+ * contains a CJK ideograph (U+4E00–U+9FFF) → Chinese path:
+ *     normalizeChinese (≈ wetext-zh) → delete "\n" → replaceBlank → ²→平方 ³→立方 → "."→"。" → " - "→"，"
+ *     → removeBracket (（）【】` deleted, —— → " ") → trailing [，,、]+ → "。" → splitParagraph(zh)
+ * otherwise                                → English path:
+ *     normalizeEnglish (≈ wetext-en) → spellOutNumbers (inflect) → splitParagraph(en, Qwen tokens)
+ * drop segments made only of punctuation/symbols (^[\p{P}\p{S}]*$)
+ * ```
+ *
+ * CosyVoice's special tags (`[laughter]`, `<strong>`, …) are shielded from number reading and abbreviation expansion;
+ * the upstream cleanup regexes still run over the whole string, as upstream does.
+ *
+ * Differences from upstream, only where it would crash: empty or whitespace-only text gives no segments (`[]` / `''`)
+ * instead of `IndexError`.
+ *
+ * @see ../../../shared/spec/cosyvoice2-inference.md §2.1
+ */
+import { spellOutNumbers } from './number-words.ts';
+import { normalizeChinese } from './normalize-zh.ts';
+import { normalizeEnglish } from './normalize-en.ts';
+import { splitParagraph, type TokenCounter } from './segment.ts';
+import { COSYVOICE_SPECIAL_TOKENS } from './tokenizer-json.ts';
+
+/** Options of {@link normalizeText} and {@link normalizePromptText}. */
+export interface NormalizeOptions {
+  /**
+   * Token counter for English segmentation (`(t) => tokenizer.countTokens(t)`). Chinese text does not call it.
+   */
+  readonly countTokens: TokenCounter;
+  /**
+   * Run the front-end at all. `false` returns the text as it is (upstream `text_frontend=False`, which the upstream
+   * README recommends for reproducing its demo page).
+   * @defaultValue true
+   */
+  readonly textFrontend?: boolean;
+  /**
+   * Number reading (ttsfrd/wetext stand-in). `false` keeps only upstream's regex cleanup and inflect digit spelling —
+   * what upstream does when no TN library is installed.
+   * @defaultValue true
+   */
+  readonly readNumbers?: boolean;
+}
+
+/** Upstream `chinese_char_pattern`: CJK Unified Ideographs U+4E00–U+9FFF (no extensions, no kana/hangul). */
+const CHINESE_CHAR = /[\u4e00-\u9fff]/;
+
+/**
+ * Does the text contain a Chinese character (upstream `contains_chinese`)? Decides between the Chinese and the
+ * English path, so Japanese with kanji goes the Chinese way and Korean the English way, as upstream.
+ *
+ * @param text - Any text.
+ * @returns Whether a character in U+4E00–U+9FFF occurs.
+ */
+export function containsChinese(text: string): boolean {
+  return CHINESE_CHAR.test(text);
+}
+
+/**
+ * Upstream `replace_blank`: delete every space except one whose both neighbours are non-space ASCII characters.
+ * (Python's `text[i - 1]` at `i = 0` reads the last character; that quirk is kept. A space at the very end, which
+ * would make upstream raise, is deleted.)
+ *
+ * @param text - Text.
+ * @returns The text without spaces between non-ASCII characters.
+ */
+export function replaceBlank(text: string): string {
+  const chars = Array.from(text);
+  let out = '';
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] ?? '';
+    if (c === ' ') {
+      const next = chars[i + 1];
+      const prev = i === 0 ? chars[chars.length - 1] : chars[i - 1];
+      const isAsciiNonSpace = (ch: string | undefined): boolean =>
+        ch !== undefined && ch !== ' ' && (ch.codePointAt(0) ?? 0x80) < 0x80;
+      if (isAsciiNonSpace(next) && isAsciiNonSpace(prev)) {
+        out += c;
+      }
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/**
+ * Upstream `replace_corner_mark`: `²` → 平方, `³` → 立方.
+ *
+ * @param text - Text.
+ * @returns The text with superscripts replaced.
+ */
+export function replaceCornerMark(text: string): string {
+  return text.replace(/²/g, '平方').replace(/³/g, '立方');
+}
+
+/**
+ * Upstream `remove_bracket`: delete `（` `）` `【` `】` and backticks; `——` → a space.
+ *
+ * @param text - Text.
+ * @returns The cleaned text.
+ */
+export function removeBracket(text: string): string {
+  return text.replace(/[（）【】`]/g, '').replace(/——/g, ' ');
+}
+
+/**
+ * Upstream `is_only_punctuation`: empty, or only Unicode punctuation (`\p{P}`) and symbols (`\p{S}`).
+ *
+ * @param text - A segment.
+ * @returns Whether the segment has nothing to speak.
+ */
+export function isOnlyPunctuation(text: string): boolean {
+  return /^[\p{P}\p{S}]*$/u.test(text);
+}
+
+/**
+ * Is the text instruct/markup text that upstream passes through untouched (contains both `<|` and `|>`, e.g.
+ * `'用四川话说这句话<|endofprompt|>'`)?
+ *
+ * @param text - Any text.
+ * @returns Whether the front-end is skipped for it.
+ */
+export function bypassesFrontend(text: string): boolean {
+  return text.includes('<|') && text.includes('|>');
+}
+
+/** The characters for which Python's `str.isspace()` is true. */
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+
+/**
+ * Python `str.strip()` (differs from JavaScript `trim()`, which also removes U+FEFF but keeps U+001C–U+001F and
+ * U+0085).
+ */
+function pythonStrip(text: string): string {
+  return text.replace(PY_STRIP, '');
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/** The CosyVoice tags that can appear without triggering the `<|…|>` bypass. */
+const TAG_PATTERN = new RegExp(
+  `(${COSYVOICE_SPECIAL_TOKENS.filter((t) => !t.startsWith('<|'))
+    .map(escapeRegExp)
+    .join('|')})`,
+);
+
+/** Apply `fn` to the text between special tags, leaving the tags themselves alone. */
+function outsideTags(text: string, fn: (part: string) => string): string {
+  const parts = text.split(TAG_PATTERN);
+  // split() with a capturing group alternates text, tag, text, tag, …
+  return parts.map((part, i) => (i % 2 === 1 ? part : fn(part))).join('');
+}
+
+function checkOptions(text: unknown, options: unknown): asserts options is NormalizeOptions {
+  if (typeof text !== 'string') {
+    throw new Error(`ERR_INVALID_INPUT: text must be a string, got ${text === null ? 'null' : typeof text}.`);
+  }
+  if (
+    typeof options !== 'object' ||
+    options === null ||
+    typeof (options as NormalizeOptions).countTokens !== 'function'
+  ) {
+    throw new Error(
+      'ERR_INVALID_INPUT: normalizeText needs options.countTokens (e.g. (t) => tokenizer.countTokens(t)) for English segmentation.',
+    );
+  }
+}
+
+/** The part of the pipeline between strip() and the punctuation filter. */
+function frontend(text: string, options: NormalizeOptions): string[] {
+  const readNumbers = options.readNumbers ?? true;
+  let t = text;
+  if (containsChinese(t)) {
+    if (readNumbers) t = outsideTags(t, normalizeChinese);
+    t = t.replace(/\n/g, '');
+    t = replaceBlank(t);
+    t = replaceCornerMark(t);
+    t = t.replace(/\./g, '。');
+    t = t.replace(/ - /g, '，');
+    t = removeBracket(t);
+    t = t.replace(/[，,、]+$/, '。');
+    return splitParagraph(t, { lang: 'zh' });
+  }
+  if (readNumbers) t = outsideTags(t, normalizeEnglish);
+  t = spellOutNumbers(t);
+  return splitParagraph(t, { lang: 'en', countTokens: options.countTokens });
+}
+
+/**
+ * Normalise text for synthesis and split it into segments (upstream `text_normalize(text, split=True)`).
+ *
+ * @param text - The text to speak.
+ * @param options - See {@link NormalizeOptions}.
+ * @returns The segments, each synthesised independently; `[]` for empty text; `[text]` when the front-end is bypassed.
+ * @throws Error `ERR_INVALID_INPUT` when `text` is not a string or `countTokens` is missing.
+ * @example
+ * ```ts
+ * normalizeText('我买了3个苹果，花了¥12.50。', { countTokens: (t) => tok.countTokens(t) });
+ * // ['我买了三个苹果，花了十二元五角。']
+ * normalizeText('I paid 1234 dollars in 2025.', { countTokens: (t) => tok.countTokens(t) });
+ * // ['I paid one thousand, two hundred and thirty-four dollars in two thousand and twenty-five.']
+ * ```
+ */
+export function normalizeText(text: string, options: NormalizeOptions): string[] {
+  checkOptions(text, options);
+  if (bypassesFrontend(text) || options.textFrontend === false) {
+    return [text];
+  }
+  const stripped = pythonStrip(text);
+  if (stripped === '') {
+    return [];
+  }
+  return frontend(stripped, options).filter((segment) => !isOnlyPunctuation(segment));
+}
+
+/**
+ * Normalise a prompt transcript without splitting (upstream `text_normalize(prompt_text, split=False)`): the
+ * segments joined with no separator. Instruct text ending with `<|endofprompt|>` comes back unchanged.
+ *
+ * @param text - The prompt transcript.
+ * @param options - See {@link NormalizeOptions}.
+ * @returns The normalised text.
+ * @throws Error `ERR_INVALID_INPUT` when `text` is not a string or `countTokens` is missing.
+ */
+export function normalizePromptText(text: string, options: NormalizeOptions): string {
+  checkOptions(text, options);
+  if (bypassesFrontend(text) || options.textFrontend === false) {
+    return text;
+  }
+  const stripped = pythonStrip(text);
+  if (stripped === '') {
+    return '';
+  }
+  return frontend(stripped, options)
+    .filter((segment) => !isOnlyPunctuation(segment))
+    .join('');
+}
