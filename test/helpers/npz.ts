@@ -40,14 +40,39 @@ export function parseNpy(bytes: Uint8Array): NpyArray {
     .map((s) => s.trim())
     .filter((s) => s.length > 0)
     .map(Number);
-  if (descr === undefined || fortran) throw new Error(`unsupported .npy header: ${header}`);
+  if (descr === undefined) throw new Error(`unsupported .npy header: ${header}`);
   const spec = DTYPES[descr];
   if (spec === undefined) throw new Error(`unsupported .npy dtype ${descr}`);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = headerStart + headerLen;
   // Copy so the typed array is aligned regardless of where the payload sits in the archive.
   const payload = bytes.slice(offset, offset + count * spec.bytes);
-  return { dtype: descr, shape, data: spec.make(payload.buffer, 0, count) };
+  const data = spec.make(payload.buffer, 0, count);
+  return { dtype: descr, shape, data: fortran ? toRowMajor(data, shape, spec.make) : data };
+}
+
+/** Row-major copy of column-major (`fortran_order`) data of the given shape. */
+function toRowMajor(
+  data: NpyArray['data'],
+  shape: readonly number[],
+  make: (b: ArrayBuffer, o: number, n: number) => NpyArray['data'],
+): NpyArray['data'] {
+  const n = data.length;
+  const out = make(new ArrayBuffer(n * data.BYTES_PER_ELEMENT), 0, n);
+  const rank = shape.length;
+  const index = new Array<number>(rank).fill(0); // row-major multi-index of the output element
+  for (let c = 0; c < n; c++) {
+    // column-major offset: the first axis varies fastest
+    let f = 0;
+    for (let d = rank - 1; d >= 0; d--) f = f * (shape[d] ?? 1) + (index[d] ?? 0);
+    (out as unknown as unknown[])[c] = (data as unknown as unknown[])[f];
+    for (let d = rank - 1; d >= 0; d--) {
+      index[d] = (index[d] ?? 0) + 1;
+      if ((index[d] ?? 0) < (shape[d] ?? 1)) break;
+      index[d] = 0;
+    }
+  }
+  return out;
 }
 
 /** Reads every array of an `.npz` archive, keyed by name without the `.npy` suffix. */

@@ -1,0 +1,283 @@
+/**
+ * Speech tokens → 24 kHz audio: the flow runner and the vocoder combined, offline (spec §1.3) and streaming
+ * (spec §1.4, §5.7, §6.4) following a {@link ChunkPolicy}.
+ *
+ * - {@link tokensToWave}: full-attention flow over all tokens, optional speed change, one HiFT call → one chunk;
+ * - {@link StreamingToken2Wav}: per request; tokens are pushed as the LM produces them and audio chunks come out as
+ *   soon as the policy allows (non-final chunks: chunk attention + real look-ahead; final chunk: full attention).
+ *
+ * Both report wall time per stage (flow = encoder + Euler loop, vocoder = F0 + excitation + decoder + iSTFT).
+ *
+ * @module
+ */
+
+import { invalidInput, TTSError } from '../errors.ts';
+import type { ChunkPolicyOptions, FlowChunkPlan } from './chunk-policy.ts';
+import { ChunkPolicy } from './chunk-policy.ts';
+import type { EulerStepCallback, FlowMatcher, FlowPrompt, Mel } from './flow/flow-matcher.ts';
+import { changeSpeed } from './flow/speed.ts';
+import type { NormalSource, Vocoder } from './vocoder/vocoder.ts';
+import { StreamingVocoder } from './vocoder/vocoder.ts';
+
+/** Wall time of one chunk per stage (ms). */
+export interface Token2WavTimings {
+  /** `flow_encoder` + the Euler loop. */
+  readonly flowMs: number;
+  /** `hift_f0` + excitation + `hift_decoder` + iSTFT (+ cross-fade). */
+  readonly vocoderMs: number;
+}
+
+/** One piece of audio. */
+export interface WaveChunk {
+  /** Chunk number, from 0. */
+  readonly index: number;
+  /** 24 kHz samples in [−audioLimit, audioLimit], ready to play. */
+  readonly samples: Float32Array;
+  /** Last chunk of the utterance. */
+  readonly final: boolean;
+  /** Tokens emitted before this chunk. */
+  readonly tokenOffset: number;
+  /** Tokens passed to the flow: `tokens[contextStart : tokensUsed]`. */
+  readonly tokensUsed: number;
+  /** First token passed to the flow (bounded context; 0 otherwise). */
+  readonly contextStart: number;
+  /** The new mel frames vocoded in this chunk (`[80][melFrames]`; for visualisation and diagnostics). */
+  readonly mel: Mel;
+  /** New mel frames vocoded in this chunk. */
+  readonly melFrames: number;
+  /** Frames the flow solved (prompt included): the per-chunk flow cost. */
+  readonly solvedFrames: number;
+  /** Per-stage wall time. */
+  readonly timings: Token2WavTimings;
+}
+
+/** Options of {@link tokensToWave}. */
+export interface TokensToWaveOptions {
+  /** Excitation noise of this request (e.g. `new Xoshiro128(seed + 1)`). */
+  readonly rng: NormalSource;
+  /** Speed factor (> 1 faster), applied to the mel by linear resampling (offline only). @defaultValue 1 */
+  readonly speed?: number;
+  /** Checked before each graph run. */
+  readonly signal?: AbortSignal;
+  /** Observes the Euler states. */
+  readonly onStep?: EulerStepCallback;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/**
+ * Offline token2wav (spec §1.3): `flow.inference(streaming=False, finalize=True)` on prompt ⊕ tokens, the mel after
+ * the prompt, optional speed change, one vocoder call, clamp.
+ *
+ * @param flow - flow runner
+ * @param vocoder - vocoder runner
+ * @param prompt - the voice's flow prompt
+ * @param tokens - all speech tokens of the segment
+ * @param options - noise generator, speed, signal
+ * @returns one final chunk of 480·⌊2N / speed⌋ samples
+ * @throws {TTSError} ERR_INVALID_INPUT (tokens, prompt, speed, noise buffer too short); ERR_INFERENCE; abort reason
+ * @see cosyvoice/cli/model.py CosyVoice2Model.tts (stream=False) / token2wav
+ */
+export async function tokensToWave(
+  flow: FlowMatcher,
+  vocoder: Vocoder,
+  prompt: FlowPrompt,
+  tokens: ArrayLike<number>,
+  options: TokensToWaveOptions,
+): Promise<WaveChunk> {
+  options.signal?.throwIfAborted();
+  const flowStart = now();
+  const decoded = await flow.decode(prompt, tokens, {
+    streaming: false,
+    finalize: true,
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onStep ? { onStep: options.onStep } : {}),
+  });
+  const mel = options.speed === undefined ? decoded.mel : changeSpeed(decoded.mel, options.speed);
+  const flowMs = now() - flowStart;
+  const vocoderStart = now();
+  const { samples } = await vocoder.synthesize(mel, {
+    rng: options.rng,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return {
+    index: 0,
+    samples,
+    final: true,
+    tokenOffset: 0,
+    tokensUsed: tokens.length,
+    contextStart: 0,
+    mel,
+    melFrames: mel.frames,
+    solvedFrames: decoded.solvedFrames,
+    timings: { flowMs, vocoderMs: now() - vocoderStart },
+  };
+}
+
+/** Options of {@link StreamingToken2Wav}. */
+export interface StreamingToken2WavOptions {
+  /** Excitation noise of this request (e.g. `new Xoshiro128(seed + 1)`). */
+  readonly rng: NormalSource;
+  /**
+   * Schedule settings (first hop, bounded context, hops). The prompt length comes from the prompt; chunk size and
+   * look-ahead default to the model's.
+   */
+  readonly policy?: Omit<ChunkPolicyOptions, 'promptTokens'>;
+  /** Observes the Euler states of every flow call. */
+  readonly onStep?: EulerStepCallback;
+}
+
+/**
+ * Streaming token2wav for one request: push tokens as the LM produces them, call {@link StreamingToken2Wav.next}
+ * (or iterate {@link StreamingToken2Wav.run}) to get audio as soon as the chunk policy allows.
+ *
+ * Not re-entrant: one `next()` at a time. After an abort the request is over (the vocoder noise stream has moved
+ * on); create a new instance to start again.
+ *
+ * @example
+ * ```ts
+ * const stream = new StreamingToken2Wav(flow, vocoder, voice, { rng: new Xoshiro128(seed + 1) });
+ * for await (const chunk of stream.run(lmTokenBatches, signal)) player.write(chunk.samples);
+ * ```
+ */
+export class StreamingToken2Wav {
+  readonly #flow: FlowMatcher;
+  readonly #prompt: FlowPrompt;
+  readonly #policy: ChunkPolicy;
+  readonly #vocoder: StreamingVocoder;
+  readonly #onStep: EulerStepCallback | undefined;
+  readonly #tokens: number[] = [];
+  #ended = false;
+  #busy = false;
+  #failed: unknown = undefined;
+
+  /**
+   * @param flow - flow runner (shared)
+   * @param vocoder - vocoder runner (shared)
+   * @param prompt - the voice's flow prompt
+   * @param options - noise generator, schedule settings
+   * @throws {TTSError} ERR_INVALID_INPUT for invalid schedule settings
+   */
+  constructor(flow: FlowMatcher, vocoder: Vocoder, prompt: FlowPrompt, options: StreamingToken2WavOptions) {
+    this.#flow = flow;
+    this.#prompt = prompt;
+    this.#policy = new ChunkPolicy({
+      chunkTokens: flow.config.chunkTokens,
+      lookahead: flow.config.preLookahead,
+      ...options.policy,
+      promptTokens: prompt.promptTokens.length,
+    });
+    this.#vocoder = new StreamingVocoder(vocoder, options.rng);
+    this.#onStep = options.onStep;
+  }
+
+  /** Tokens received so far. */
+  get tokenCount(): number {
+    return this.#tokens.length;
+  }
+
+  /** Whether the final chunk has been produced. */
+  get done(): boolean {
+    return this.#policy.done;
+  }
+
+  /** Whether {@link StreamingToken2Wav.next} would produce a chunk now. */
+  get ready(): boolean {
+    return this.#failed === undefined && this.#policy.plan(this.#tokens.length, this.#ended) !== undefined;
+  }
+
+  /**
+   * Appends speech tokens from the LM.
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT after {@link StreamingToken2Wav.end}
+   */
+  push(tokens: ArrayLike<number>): void {
+    if (this.#ended) throw invalidInput('tokens were pushed after end().');
+    for (let i = 0; i < tokens.length; i++) this.#tokens.push(tokens[i] ?? -1);
+  }
+
+  /** Marks the end of the LM output: the remaining tokens go into the final chunk. */
+  end(): void {
+    this.#ended = true;
+  }
+
+  /**
+   * Runs the next chunk if the policy allows one now.
+   *
+   * @param signal - aborts the flow / vocoder runs
+   * @returns the chunk, or `undefined` when more tokens (or `end()`) are needed, or when done
+   * @throws {TTSError} ERR_INVALID_INPUT on concurrent calls or after a failure; ERR_INFERENCE; the abort reason
+   */
+  async next(signal?: AbortSignal): Promise<WaveChunk | undefined> {
+    if (this.#busy) throw invalidInput('StreamingToken2Wav.next() is already running; await it first.');
+    if (this.#failed !== undefined) {
+      throw new TTSError('ERR_INVALID_INPUT', 'This stream failed or was aborted; start a new one.', {
+        cause: this.#failed,
+      });
+    }
+    const plan = this.#policy.plan(this.#tokens.length, this.#ended);
+    if (plan === undefined) return undefined;
+    this.#busy = true;
+    try {
+      const chunk = await this.#run(plan, signal);
+      this.#policy.commit(plan);
+      return chunk;
+    } catch (error) {
+      this.#failed = error;
+      throw error;
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #run(plan: FlowChunkPlan, signal: AbortSignal | undefined): Promise<WaveChunk> {
+    signal?.throwIfAborted();
+    const flowStart = now();
+    const decoded = await this.#flow.decode(this.#prompt, this.#tokens.slice(plan.contextStart, plan.tokenEnd), {
+      streaming: plan.streaming,
+      finalize: plan.finalize,
+      tokenOffset: plan.tokenOffset - plan.contextStart,
+      contextStart: plan.contextStart,
+      ...(signal ? { signal } : {}),
+      ...(this.#onStep ? { onStep: this.#onStep } : {}),
+    });
+    const flowMs = now() - flowStart;
+    const mel: Mel = decoded.mel;
+    const vocoderStart = now();
+    const samples = await this.#vocoder.push(mel, { finalize: plan.finalize, ...(signal ? { signal } : {}) });
+    return {
+      index: plan.index,
+      samples,
+      final: plan.finalize,
+      tokenOffset: plan.tokenOffset,
+      tokensUsed: plan.tokenEnd,
+      contextStart: plan.contextStart,
+      mel,
+      melFrames: mel.frames,
+      solvedFrames: decoded.solvedFrames,
+      timings: { flowMs, vocoderMs: now() - vocoderStart },
+    };
+  }
+
+  /**
+   * Consumes token batches (e.g. from the LM's `onTokens`), yields audio chunks as soon as they can be made, and
+   * finishes the utterance when the batches end.
+   *
+   * @param batches - speech-token batches in order
+   * @param signal - aborts the run (the iteration rejects with the abort reason)
+   */
+  async *run(
+    batches: AsyncIterable<ArrayLike<number>> | Iterable<ArrayLike<number>>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<WaveChunk, void, undefined> {
+    for await (const batch of batches) {
+      signal?.throwIfAborted();
+      this.push(batch);
+      for (let chunk = await this.next(signal); chunk !== undefined; chunk = await this.next(signal)) yield chunk;
+    }
+    this.end();
+    for (let chunk = await this.next(signal); chunk !== undefined; chunk = await this.next(signal)) yield chunk;
+  }
+}
