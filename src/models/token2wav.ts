@@ -129,24 +129,44 @@ export interface StreamingToken2WavOptions {
   readonly onStep?: EulerStepCallback;
 }
 
+/** One chunk of mel from {@link FlowStream}: the frames to vocode plus the plan that produced them. */
+export interface MelChunk {
+  /** Chunk number, from 0. */
+  readonly index: number;
+  /** Frames to vocode (prompt and already emitted frames removed). */
+  readonly mel: Mel;
+  /** Last chunk of the utterance. */
+  readonly final: boolean;
+  /** Tokens emitted before this chunk. */
+  readonly tokenOffset: number;
+  /** Tokens passed to the flow: `tokens[contextStart : tokensUsed]`. */
+  readonly tokensUsed: number;
+  /** First token passed to the flow (bounded context; 0 otherwise). */
+  readonly contextStart: number;
+  /** Frames the solver integrated for this chunk (prompt + context + new). */
+  readonly solvedFrames: number;
+  /** `flow_encoder` + Euler loop wall time (ms). */
+  readonly flowMs: number;
+}
+
+/** Options of {@link FlowStream}. */
+export interface FlowStreamOptions {
+  /** Schedule settings (see {@link StreamingToken2WavOptions.policy}). */
+  readonly policy?: Omit<ChunkPolicyOptions, 'promptTokens'>;
+  /** Observes the Euler states of every flow call. */
+  readonly onStep?: EulerStepCallback;
+}
+
 /**
- * Streaming token2wav for one request: push tokens as the LM produces them, call {@link StreamingToken2Wav.next}
- * (or iterate {@link StreamingToken2Wav.run}) to get audio as soon as the chunk policy allows.
+ * The flow half of streaming token2wav for one request: tokens in (as the LM produces them), mel chunks out as soon
+ * as the {@link ChunkPolicy} allows. Kept separate from the vocoder so the two can live in different workers.
  *
- * Not re-entrant: one `next()` at a time. After an abort the request is over (the vocoder noise stream has moved
- * on); create a new instance to start again.
- *
- * @example
- * ```ts
- * const stream = new StreamingToken2Wav(flow, vocoder, voice, { rng: new Xoshiro128(seed + 1) });
- * for await (const chunk of stream.run(lmTokenBatches, signal)) player.write(chunk.samples);
- * ```
+ * Not re-entrant: one `next()` at a time; after a failure or abort the request is over.
  */
-export class StreamingToken2Wav {
+export class FlowStream {
   readonly #flow: FlowMatcher;
   readonly #prompt: FlowPrompt;
   readonly #policy: ChunkPolicy;
-  readonly #vocoder: StreamingVocoder;
   readonly #onStep: EulerStepCallback | undefined;
   readonly #tokens: number[] = [];
   #ended = false;
@@ -155,12 +175,11 @@ export class StreamingToken2Wav {
 
   /**
    * @param flow - flow runner (shared)
-   * @param vocoder - vocoder runner (shared)
    * @param prompt - the voice's flow prompt
-   * @param options - noise generator, schedule settings
+   * @param options - schedule settings
    * @throws {TTSError} ERR_INVALID_INPUT for invalid schedule settings
    */
-  constructor(flow: FlowMatcher, vocoder: Vocoder, prompt: FlowPrompt, options: StreamingToken2WavOptions) {
+  constructor(flow: FlowMatcher, prompt: FlowPrompt, options: FlowStreamOptions = {}) {
     this.#flow = flow;
     this.#prompt = prompt;
     this.#policy = new ChunkPolicy({
@@ -169,7 +188,6 @@ export class StreamingToken2Wav {
       ...options.policy,
       promptTokens: prompt.promptTokens.length,
     });
-    this.#vocoder = new StreamingVocoder(vocoder, options.rng);
     this.#onStep = options.onStep;
   }
 
@@ -183,7 +201,7 @@ export class StreamingToken2Wav {
     return this.#policy.done;
   }
 
-  /** Whether {@link StreamingToken2Wav.next} would produce a chunk now. */
+  /** Whether {@link FlowStream.next} would produce a chunk now. */
   get ready(): boolean {
     return this.#failed === undefined && this.#policy.plan(this.#tokens.length, this.#ended) !== undefined;
   }
@@ -191,7 +209,7 @@ export class StreamingToken2Wav {
   /**
    * Appends speech tokens from the LM.
    *
-   * @throws {TTSError} ERR_INVALID_INPUT after {@link StreamingToken2Wav.end}
+   * @throws {TTSError} ERR_INVALID_INPUT after {@link FlowStream.end}
    */
   push(tokens: ArrayLike<number>): void {
     if (this.#ended) throw invalidInput('tokens were pushed after end().');
@@ -204,14 +222,13 @@ export class StreamingToken2Wav {
   }
 
   /**
-   * Runs the next chunk if the policy allows one now.
+   * Runs the flow for the next chunk if the policy allows one now.
    *
-   * @param signal - aborts the flow / vocoder runs
    * @returns the chunk, or `undefined` when more tokens (or `end()`) are needed, or when done
    * @throws {TTSError} ERR_INVALID_INPUT on concurrent calls or after a failure; ERR_INFERENCE; the abort reason
    */
-  async next(signal?: AbortSignal): Promise<WaveChunk | undefined> {
-    if (this.#busy) throw invalidInput('StreamingToken2Wav.next() is already running; await it first.');
+  async next(signal?: AbortSignal): Promise<MelChunk | undefined> {
+    if (this.#busy) throw invalidInput('next() is already running; await it first.');
     if (this.#failed !== undefined) {
       throw new TTSError('ERR_INVALID_INPUT', 'This stream failed or was aborted; start a new one.', {
         cause: this.#failed,
@@ -232,7 +249,7 @@ export class StreamingToken2Wav {
     }
   }
 
-  async #run(plan: FlowChunkPlan, signal: AbortSignal | undefined): Promise<WaveChunk> {
+  async #run(plan: FlowChunkPlan, signal: AbortSignal | undefined): Promise<MelChunk> {
     signal?.throwIfAborted();
     const flowStart = now();
     const decoded = await this.#flow.decode(this.#prompt, this.#tokens.slice(plan.contextStart, plan.tokenEnd), {
@@ -243,21 +260,107 @@ export class StreamingToken2Wav {
       ...(signal ? { signal } : {}),
       ...(this.#onStep ? { onStep: this.#onStep } : {}),
     });
-    const flowMs = now() - flowStart;
-    const mel: Mel = decoded.mel;
-    const vocoderStart = now();
-    const samples = await this.#vocoder.push(mel, { finalize: plan.finalize, ...(signal ? { signal } : {}) });
     return {
       index: plan.index,
-      samples,
+      mel: decoded.mel,
       final: plan.finalize,
       tokenOffset: plan.tokenOffset,
       tokensUsed: plan.tokenEnd,
       contextStart: plan.contextStart,
-      mel,
-      melFrames: mel.frames,
       solvedFrames: decoded.solvedFrames,
-      timings: { flowMs, vocoderMs: now() - vocoderStart },
+      flowMs: now() - flowStart,
+    };
+  }
+}
+
+/**
+ * Streaming token2wav for one request: push tokens as the LM produces them, call {@link StreamingToken2Wav.next}
+ * (or iterate {@link StreamingToken2Wav.run}) to get audio as soon as the chunk policy allows. A {@link FlowStream}
+ * feeding a {@link StreamingVocoder} in the same realm.
+ *
+ * Not re-entrant: one `next()` at a time. After an abort the request is over (the vocoder noise stream has moved
+ * on); create a new instance to start again.
+ *
+ * @example
+ * ```ts
+ * const stream = new StreamingToken2Wav(flow, vocoder, voice, { rng: new Xoshiro128(seed + 1) });
+ * for await (const chunk of stream.run(lmTokenBatches, signal)) player.write(chunk.samples);
+ * ```
+ */
+export class StreamingToken2Wav {
+  readonly #flow: FlowStream;
+  readonly #vocoder: StreamingVocoder;
+
+  /**
+   * @param flow - flow runner (shared)
+   * @param vocoder - vocoder runner (shared)
+   * @param prompt - the voice's flow prompt
+   * @param options - noise generator, schedule settings
+   * @throws {TTSError} ERR_INVALID_INPUT for invalid schedule settings
+   */
+  constructor(flow: FlowMatcher, vocoder: Vocoder, prompt: FlowPrompt, options: StreamingToken2WavOptions) {
+    this.#flow = new FlowStream(flow, prompt, {
+      ...(options.policy === undefined ? {} : { policy: options.policy }),
+      ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+    });
+    this.#vocoder = new StreamingVocoder(vocoder, options.rng);
+  }
+
+  /** Tokens received so far. */
+  get tokenCount(): number {
+    return this.#flow.tokenCount;
+  }
+
+  /** Whether the final chunk has been produced. */
+  get done(): boolean {
+    return this.#flow.done;
+  }
+
+  /** Whether {@link StreamingToken2Wav.next} would produce a chunk now. */
+  get ready(): boolean {
+    return this.#flow.ready;
+  }
+
+  /**
+   * Appends speech tokens from the LM.
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT after {@link StreamingToken2Wav.end}
+   */
+  push(tokens: ArrayLike<number>): void {
+    this.#flow.push(tokens);
+  }
+
+  /** Marks the end of the LM output: the remaining tokens go into the final chunk. */
+  end(): void {
+    this.#flow.end();
+  }
+
+  /**
+   * Runs the next chunk (flow then vocoder) if the policy allows one now.
+   *
+   * @param signal - aborts the flow / vocoder runs
+   * @returns the chunk, or `undefined` when more tokens (or `end()`) are needed, or when done
+   * @throws {TTSError} ERR_INVALID_INPUT on concurrent calls or after a failure; ERR_INFERENCE; the abort reason
+   */
+  async next(signal?: AbortSignal): Promise<WaveChunk | undefined> {
+    const melChunk = await this.#flow.next(signal);
+    if (melChunk === undefined) return undefined;
+    const vocoderStart = now();
+    const samples = await this.#vocoder.push(melChunk.mel, {
+      finalize: melChunk.final,
+      ...(signal ? { signal } : {}),
+    });
+    return {
+      index: melChunk.index,
+      samples,
+      final: melChunk.final,
+      tokenOffset: melChunk.tokenOffset,
+      tokensUsed: melChunk.tokensUsed,
+      contextStart: melChunk.contextStart,
+      mel: melChunk.mel,
+      melFrames: melChunk.mel.frames,
+      solvedFrames: melChunk.solvedFrames,
+      timings: { flowMs: melChunk.flowMs, vocoderMs: now() - vocoderStart },
     };
   }
 
