@@ -86,7 +86,7 @@ export interface BistreamDecodeOptions extends DecodeOptions, BistreamOptions {
    *
    * @defaultValue undefined (no cap, upstream parity)
    */
-  readonly maxFinalSteps?: number;
+  readonly maxFinalSteps?: number | (() => number);
 }
 
 /** Why decoding ended. */
@@ -195,10 +195,17 @@ export async function decodeBistream(
   options: BistreamDecodeOptions,
 ): Promise<BistreamDecodeResult> {
   const { signal, sampler, onToken, onStep } = options;
-  const maxFinal = options.maxFinalSteps;
-  if (maxFinal !== undefined && !(Number.isInteger(maxFinal) && maxFinal >= 0)) {
-    throw invalidInput(`maxFinalSteps must be a non-negative integer, got ${maxFinal}.`);
-  }
+  // A function is evaluated when the final phase starts (e.g. a cap proportional to all the text received).
+  const finalCap = (): number | undefined => {
+    const cap = typeof options.maxFinalSteps === 'function' ? options.maxFinalSteps() : options.maxFinalSteps;
+    if (cap !== undefined && !(Number.isInteger(cap) && cap >= 0)) {
+      throw invalidInput(`maxFinalSteps must be a non-negative integer, got ${cap}.`);
+    }
+    return cap;
+  };
+  if (typeof options.maxFinalSteps !== 'function') finalCap();
+  let maxFinal: number | undefined;
+  let finalStarted = false;
   const vocab = options.tokens.speechTokenSize + 3;
   const machine = new BistreamMachine(
     prompt,
@@ -225,6 +232,10 @@ export async function decodeBistream(
           machine.pushText(item.value);
         }
         continue;
+      }
+      if (instruction.phase === 'final' && !finalStarted) {
+        finalStarted = true;
+        maxFinal = finalCap();
       }
       if (instruction.phase === 'final' && maxFinal !== undefined && finalCalls >= maxFinal) {
         return result(emitted, machine, 'max-length', calls);

@@ -245,7 +245,7 @@ export interface LmGenerateOptions extends LmSamplingOptions {
 /** Options of {@link SpeechLm.generateBistream}. */
 export interface LmBistreamOptions extends LmSamplingOptions, BistreamOptions {
   /** Cap on LM calls after the text ended (upstream: none). @defaultValue undefined */
-  readonly maxFinalSteps?: number;
+  readonly maxFinalSteps?: number | (() => number);
 }
 
 /** Result of {@link SpeechLm.generate}. */

@@ -1,0 +1,535 @@
+/**
+ * The CosyVoice 2 engine in one realm (Node, or a single worker): text front-end, speech-token LM, flow matching and
+ * HiFT, offline (`synthesize`) and streaming (`stream`, with text or a text stream as input), plus voice cloning.
+ * The browser runtime distributes the same runners over workers; this class is what the CLI and the tests drive.
+ */
+import { invalidInput, TTSError } from '../errors.ts';
+import { stageDtypes } from '../loader/manifest.ts';
+import type { ModelConstants } from '../loader/manifest.ts';
+import { FlowMatcher } from '../models/flow/flow-matcher.ts';
+import type { FlowPrompt } from '../models/flow/flow-matcher.ts';
+import type { BistreamPrompt } from '../models/lm/bistream.ts';
+import { Xoshiro128 } from '../models/lm/rng.ts';
+import type { LmRequest } from '../models/lm/sequence.ts';
+import { SpeechLm } from '../models/lm/speech-lm.ts';
+import { StreamingToken2Wav, tokensToWave } from '../models/token2wav.ts';
+import { Vocoder } from '../models/vocoder/vocoder.ts';
+import { VoiceCloner } from '../models/voice/voice-cloner.ts';
+import type { PromptAudio } from '../models/voice/voice-cloner.ts';
+import type { VoiceProfile } from '../models/voice/voice-profile.ts';
+import {
+  checkVoiceCompatible,
+  deserializeVoice,
+  serializeVoice,
+  voiceExpectation,
+} from '../models/voice/voice-profile.ts';
+import type { Device, Dtype, Stage } from '../runtime/device.ts';
+import { NO_GPU, resolveDevice, resolveDtype } from '../runtime/device.ts';
+import type { ModelPackage } from '../runtime/model-package.ts';
+import type { OrtModule } from '../runtime/ort.ts';
+import { CosyVoiceTokenizer } from '../text/index.ts';
+import { AsyncQueue } from './async-queue.ts';
+import type { EngineOptions, SynthesisOptions } from './options.ts';
+import { forStage, randomSeed, validateSynthesisOptions } from './options.ts';
+import type { TextSegment } from './text-input.ts';
+import { instructionIds, prepareSegments, promptTextIds } from './text-input.ts';
+import { TextIdStream } from './text-stream.ts';
+
+/** A piece of synthesised audio. */
+export interface AudioChunk {
+  /** 24 kHz mono samples in [−0.99, 0.99]. */
+  readonly samples: Float32Array;
+  readonly sampleRate: number;
+  /** Chunk number within the request, from 0. */
+  readonly index: number;
+  /** Text segment this chunk belongs to (long text is split, spec §1.6). */
+  readonly segment: number;
+  /** Last chunk of its segment. */
+  readonly segmentEnd: boolean;
+  /** Last chunk of the request. */
+  readonly final: boolean;
+}
+
+/** Figures of one request (wall clock). */
+export interface SynthesisMetrics {
+  /** The seed used (given or drawn). */
+  readonly seed: number;
+  /** Time to the first audio sample (streaming) or to the whole result (offline), ms. */
+  readonly ttfaMs: number;
+  readonly totalMs: number;
+  readonly audioSeconds: number;
+  /** Real-time factor: processing time / audio time (< 1 is faster than real time). */
+  readonly rtf: number;
+  /** Speech tokens generated. */
+  readonly tokens: number;
+  /** Tokens per second of LM wall time. */
+  readonly tokensPerSecond: number;
+  readonly lmMs: number;
+  readonly flowMs: number;
+  readonly vocoderMs: number;
+}
+
+/** Result of {@link Engine.synthesize}. */
+export interface SynthesisResult {
+  readonly samples: Float32Array;
+  readonly sampleRate: number;
+  readonly segments: ReadonlyArray<{ readonly text: string; readonly tokens: Int32Array }>;
+  readonly metrics: SynthesisMetrics;
+}
+
+/** Devices and dtypes the engine's stages run with. */
+export type StagePlacement = Readonly<Partial<Record<Stage, { readonly device: Device; readonly dtype: Dtype }>>>;
+
+/** Options of {@link Engine.cloneVoice}. */
+export interface CloneVoiceOptions {
+  /** Transcript of the prompt audio (zero-shot cloning); omit for cross-lingual voices. */
+  readonly transcript?: string;
+  readonly normalize?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/** Everything that accumulates over one request. */
+class RequestState {
+  readonly started = now();
+  firstAudio: number | undefined;
+  tokens = 0;
+  lmMs = 0;
+  flowMs = 0;
+  vocoderMs = 0;
+  samples = 0;
+  readonly lmRng: Xoshiro128;
+  readonly noiseRng: Xoshiro128;
+
+  constructor(
+    readonly seed: number,
+    readonly sampleRate: number,
+  ) {
+    this.lmRng = new Xoshiro128(seed);
+    this.noiseRng = new Xoshiro128(seed + 1);
+  }
+
+  metrics(): SynthesisMetrics {
+    const totalMs = now() - this.started;
+    const audioSeconds = this.samples / this.sampleRate;
+    return {
+      seed: this.seed,
+      ttfaMs: (this.firstAudio ?? now()) - this.started,
+      totalMs,
+      audioSeconds,
+      rtf: audioSeconds > 0 ? totalMs / 1000 / audioSeconds : Infinity,
+      tokens: this.tokens,
+      tokensPerSecond: this.lmMs > 0 ? (this.tokens * 1000) / this.lmMs : 0,
+      lmMs: this.lmMs,
+      flowMs: this.flowMs,
+      vocoderMs: this.vocoderMs,
+    };
+  }
+}
+
+/** An AbortController that follows the caller's signal and can also be aborted by the engine (cleanup). */
+function linkedController(signal: AbortSignal | undefined): AbortController {
+  const controller = new AbortController();
+  if (signal?.aborted === true) controller.abort(signal.reason);
+  else
+    signal?.addEventListener(
+      'abort',
+      () => {
+        controller.abort(signal.reason);
+      },
+      { once: true },
+    );
+  return controller;
+}
+
+/**
+ * CosyVoice 2 in one realm.
+ *
+ * @example
+ * ```ts
+ * const engine = await Engine.create(pkg, await loadOrt('wasm'));
+ * const voice = await engine.cloneVoice({ samples, sampleRate: 24000 }, { transcript: '希望你以后能够做的比我还好呦。' });
+ * const { samples } = await engine.synthesize('收到好友从远方寄来的生日礼物。', voice, { seed: 1 });
+ * for await (const chunk of engine.stream(text, voice)) play(chunk.samples);
+ * ```
+ */
+export class Engine {
+  #cloner: Promise<VoiceCloner> | undefined;
+  #disposed = false;
+  #busy = false;
+
+  private constructor(
+    readonly pkg: ModelPackage,
+    private readonly ort: OrtModule,
+    /** The package's model constants. */
+    readonly constants: ModelConstants,
+    /** The text tokenizer of the package. */
+    readonly tokenizer: CosyVoiceTokenizer,
+    private readonly lm: SpeechLm,
+    private readonly flow: FlowMatcher,
+    private readonly vocoder: Vocoder,
+    /** Where each stage runs. */
+    readonly placement: StagePlacement,
+    private readonly voicePlacement: { readonly device: Device; readonly dtype: Dtype } | undefined,
+  ) {}
+
+  /**
+   * Creates the sessions of the LM, flow and vocoder stages (the cloning stage is created on first use).
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT / ERR_DEVICE_UNAVAILABLE for unusable device or dtype requests,
+   *   ERR_MODEL_FORMAT, ERR_SESSION_CREATE.
+   */
+  static async create(pkg: ModelPackage, ort: OrtModule, options: EngineOptions = {}): Promise<Engine> {
+    const caps = options.capabilities ?? NO_GPU;
+    const place = (stage: Stage): { device: Device; dtype: Dtype } => {
+      const device = resolveDevice(forStage(options.device, stage, 'auto'), caps);
+      const dtype = resolveDtype(
+        stage,
+        forStage(options.dtype, stage, 'auto'),
+        device,
+        stageDtypes(pkg.manifest, stage),
+        caps,
+      );
+      return { device, dtype };
+    };
+    const placement = { lm: place('lm'), flow: place('flow'), vocoder: place('vocoder') };
+    const voicePlacement = pkg.has('speech_tokenizer') && pkg.has('campplus') ? place('voice') : undefined;
+    const signal = options.signal;
+    const timed = async <T>(stage: Stage, make: () => Promise<T>): Promise<T> => {
+      const start = now();
+      const made = await make();
+      const p = placement[stage as 'lm'];
+      options.onSessionReady?.({ stage, device: p.device, dtype: p.dtype, ms: now() - start });
+      return made;
+    };
+    const tokenizer = CosyVoiceTokenizer.fromJson(await pkg.tokenizerJson(signal));
+    const lm = await timed('lm', () => SpeechLm.create(pkg, ort, { ...placement.lm, ...(signal ? { signal } : {}) }));
+    const flow = await timed('flow', () =>
+      FlowMatcher.create(pkg, ort, { ...placement.flow, ...(signal ? { signal } : {}) }),
+    );
+    const vocoder = await timed('vocoder', () =>
+      Vocoder.create(pkg, ort, { ...placement.vocoder, ...(signal ? { signal } : {}) }),
+    );
+    const stages: StagePlacement = voicePlacement === undefined ? placement : { ...placement, voice: voicePlacement };
+    return new Engine(pkg, ort, pkg.manifest.config, tokenizer, lm, flow, vocoder, stages, voicePlacement);
+  }
+
+  /** Whether the package can clone voices on device (ships the speech tokenizer and CAM++). */
+  get canClone(): boolean {
+    return this.voicePlacement !== undefined;
+  }
+
+  #assertLive(): void {
+    if (this.#disposed) throw new TTSError('ERR_DISPOSED', 'This engine has been disposed.');
+  }
+
+  /** Requests run one at a time per engine (the LM's KV cache and the realm's ORT queue are shared). */
+  async #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    this.#assertLive();
+    if (this.#busy) {
+      throw invalidInput('The engine is busy with another request; await it (or abort it) before starting one more.');
+    }
+    this.#busy = true;
+    try {
+      return await task();
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  /**
+   * Clones a voice from a recording (mono samples at ≥ 16 kHz, at most 30 s; ~3–10 s of clean speech works best).
+   *
+   * @throws {TTSError} ERR_MODEL_FORMAT when the package cannot clone; ERR_INVALID_INPUT for unusable audio.
+   */
+  async cloneVoice(audio: PromptAudio, options: CloneVoiceOptions = {}): Promise<VoiceProfile> {
+    this.#assertLive();
+    const place = this.voicePlacement;
+    if (place === undefined) {
+      throw new TTSError(
+        'ERR_MODEL_FORMAT',
+        `Model package "${this.pkg.manifest.modelId}" cannot clone voices on device (no speech_tokenizer / campplus); load a saved voice instead.`,
+      );
+    }
+    this.#cloner ??= VoiceCloner.create(this.pkg, this.ort, place);
+    const cloner = await this.#cloner;
+    const transcriptIds =
+      options.transcript === undefined || options.transcript.trim() === ''
+        ? undefined
+        : promptTextIds(options.transcript, this.tokenizer, { normalize: options.normalize ?? true });
+    return cloner.clone(audio, {
+      ...(transcriptIds === undefined ? {} : { transcriptIds }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+  }
+
+  /** Serialises a voice (compact binary, see `serializeVoice`). */
+  saveVoice(voice: VoiceProfile): Uint8Array {
+    return serializeVoice(voice);
+  }
+
+  /**
+   * Reads a voice saved by {@link Engine.saveVoice} and checks it fits this model.
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT for corrupted files or voices made for another model shape.
+   */
+  loadVoice(bytes: Uint8Array): VoiceProfile {
+    return deserializeVoice(bytes, { expect: voiceExpectation(this.pkg.manifest) });
+  }
+
+  #checkVoice(voice: VoiceProfile): void {
+    if (typeof voice !== 'object' || (voice as unknown) === null) throw invalidInput('voice must be a VoiceProfile.');
+    checkVoiceCompatible(voice, voiceExpectation(this.pkg.manifest));
+  }
+
+  #request(textIds: Int32Array, voice: VoiceProfile, options: SynthesisOptions): LmRequest {
+    const ids = Array.from(textIds);
+    if (options.instruct !== undefined) {
+      return {
+        mode: 'instruct2',
+        textIds: ids,
+        instructionIds: Array.from(instructionIds(options.instruct, this.tokenizer)),
+      };
+    }
+    if (voice.promptTokens.length === 0) return { mode: 'sft', textIds: ids };
+    if (options.crossLingual === true || voice.promptTextIds.length === 0)
+      return { mode: 'cross-lingual', textIds: ids };
+    return {
+      mode: 'zero-shot',
+      textIds: ids,
+      promptTextIds: Array.from(voice.promptTextIds),
+      promptSpeechIds: Array.from(voice.promptTokens),
+    };
+  }
+
+  #flowPrompt(voice: VoiceProfile): FlowPrompt {
+    return { promptTokens: voice.promptTokens, promptFeat: voice.promptFeat, embedding: voice.embedding };
+  }
+
+  #segments(text: string, options: SynthesisOptions): TextSegment[] {
+    return prepareSegments(text, this.tokenizer, {
+      ...(options.normalize === undefined ? {} : { normalize: options.normalize }),
+      ...(options.readNumbers === undefined ? {} : { readNumbers: options.readNumbers }),
+    });
+  }
+
+  /**
+   * Synthesises `text` with `voice` offline (full attention over each segment: the highest quality).
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT for bad text/voice/options; ERR_INFERENCE; the abort reason.
+   */
+  synthesize(text: string, voice: VoiceProfile, options: SynthesisOptions = {}): Promise<SynthesisResult> {
+    return this.#exclusive(async () => {
+      validateSynthesisOptions(options, 'offline');
+      this.#checkVoice(voice);
+      const segments = this.#segments(text, options);
+      const state = new RequestState(options.seed ?? randomSeed(), this.constants.sampleRate);
+      const signal = options.signal;
+      const pieces: Float32Array[] = [];
+      const out: Array<{ text: string; tokens: Int32Array }> = [];
+      for (const segment of segments) {
+        const lmStart = now();
+        const result = await this.lm.generate(this.#request(segment.ids, voice, options), {
+          rng: state.lmRng,
+          ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
+          ...(options.sampling?.eosRule === undefined ? {} : { eosRule: options.sampling.eosRule }),
+          ...(signal ? { signal } : {}),
+        });
+        state.lmMs += now() - lmStart;
+        state.tokens += result.tokens.length;
+        out.push({ text: segment.text, tokens: result.tokens });
+        if (result.tokens.length === 0) continue;
+        const wave = await tokensToWave(this.flow, this.vocoder, this.#flowPrompt(voice), result.tokens, {
+          rng: state.noiseRng,
+          ...(options.speed === undefined ? {} : { speed: options.speed }),
+          ...(signal ? { signal } : {}),
+        });
+        state.flowMs += wave.timings.flowMs;
+        state.vocoderMs += wave.timings.vocoderMs;
+        pieces.push(wave.samples);
+        state.samples += wave.samples.length;
+      }
+      state.firstAudio = now();
+      return {
+        samples: concat(pieces),
+        sampleRate: this.constants.sampleRate,
+        segments: out,
+        metrics: state.metrics(),
+      };
+    });
+  }
+
+  /**
+   * Streams audio while it is synthesised. `input` is a text (split into segments, each streamed chunk by chunk) or
+   * an async iterable of text pieces (bistream, spec §4.6: the LM starts before the text is complete, e.g. while
+   * another model is still writing it).
+   *
+   * Metrics arrive through `onMetrics` when the stream ends. Breaking out of the loop cancels the request.
+   *
+   * @throws {TTSError} as {@link Engine.synthesize}; the iteration rejects with the abort reason on abort.
+   */
+  async *stream(
+    input: string | AsyncIterable<string> | Iterable<string>,
+    voice: VoiceProfile,
+    options: SynthesisOptions & { readonly onMetrics?: (metrics: SynthesisMetrics) => void } = {},
+  ): AsyncGenerator<AudioChunk, void, undefined> {
+    this.#assertLive();
+    if (this.#busy) throw invalidInput('The engine is busy with another request; await it (or abort it) first.');
+    this.#busy = true;
+    const controller = linkedController(options.signal);
+    try {
+      validateSynthesisOptions(options, 'stream');
+      this.#checkVoice(voice);
+      const state = new RequestState(options.seed ?? randomSeed(), this.constants.sampleRate);
+      const source =
+        typeof input === 'string'
+          ? this.#streamSegments(this.#segments(input, options), voice, options, state, controller.signal)
+          : this.#streamBistream(input, voice, options, state, controller.signal);
+      let index = 0;
+      let previous: AudioChunk | undefined;
+      for await (const chunk of source) {
+        if (chunk.samples.length > 0) state.firstAudio ??= now();
+        state.samples += chunk.samples.length;
+        if (previous !== undefined) yield previous;
+        previous = { ...chunk, index: index++ };
+      }
+      if (previous !== undefined) yield { ...previous, final: true };
+      options.onMetrics?.(state.metrics());
+    } finally {
+      controller.abort(new DOMException('The stream was closed.', 'AbortError'));
+      this.#busy = false;
+    }
+  }
+
+  async *#streamSegments(
+    segments: TextSegment[],
+    voice: VoiceProfile,
+    options: SynthesisOptions,
+    state: RequestState,
+    signal: AbortSignal,
+  ): AsyncGenerator<AudioChunk, void, undefined> {
+    for (const [segmentIndex, segment] of segments.entries()) {
+      const queue = new AsyncQueue<number[]>();
+      const lmStart = now();
+      const lmDone = this.lm
+        .generate(this.#request(segment.ids, voice, options), {
+          rng: state.lmRng,
+          signal,
+          ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
+          ...(options.sampling?.eosRule === undefined ? {} : { eosRule: options.sampling.eosRule }),
+          onToken: (token) => {
+            queue.push([token]);
+          },
+        })
+        .then(
+          (result) => {
+            state.lmMs += now() - lmStart;
+            state.tokens += result.tokens.length;
+            queue.close();
+          },
+          (error: unknown) => {
+            queue.fail(error);
+          },
+        );
+      yield* this.#token2wav(queue, voice, options, state, signal, segmentIndex);
+      await lmDone;
+    }
+  }
+
+  async *#streamBistream(
+    input: AsyncIterable<string> | Iterable<string>,
+    voice: VoiceProfile,
+    options: SynthesisOptions,
+    state: RequestState,
+    signal: AbortSignal,
+  ): AsyncGenerator<AudioChunk, void, undefined> {
+    if (options.instruct !== undefined) throw invalidInput('instruct is not supported with streamed text input.');
+    const request = this.#request(new Int32Array(0), voice, options);
+    const prompt: BistreamPrompt =
+      request.mode === 'zero-shot'
+        ? { promptTextIds: request.promptTextIds, promptSpeechIds: request.promptSpeechIds }
+        : { promptTextIds: [], promptSpeechIds: [] };
+    const ids = new TextIdStream(this.tokenizer, {
+      ...(options.normalize === undefined ? {} : { normalize: options.normalize }),
+      ...(options.readNumbers === undefined ? {} : { readNumbers: options.readNumbers }),
+    });
+    const queue = new AsyncQueue<number[]>();
+    const lmStart = now();
+    const lmDone = this.lm
+      .generateBistream(ids.pieces(input, signal), prompt, {
+        rng: state.lmRng,
+        signal,
+        // upstream has no cap after the text ended; cap it (like unistream's max_len = 20 × text ids) so a model
+        // that never says EOS cannot run forever
+        maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.constants.sampling.maxTokenTextRatio,
+        ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
+        onToken: (token) => {
+          queue.push([token]);
+        },
+      })
+      .then(
+        (result) => {
+          state.lmMs += now() - lmStart;
+          state.tokens += result.tokens.length;
+          queue.close();
+        },
+        (error: unknown) => {
+          queue.fail(error);
+        },
+      );
+    yield* this.#token2wav(queue, voice, options, state, signal, 0);
+    await lmDone;
+  }
+
+  async *#token2wav(
+    tokens: AsyncIterable<number[]>,
+    voice: VoiceProfile,
+    options: SynthesisOptions,
+    state: RequestState,
+    signal: AbortSignal,
+    segment: number,
+  ): AsyncGenerator<AudioChunk, void, undefined> {
+    const stream = new StreamingToken2Wav(this.flow, this.vocoder, this.#flowPrompt(voice), {
+      rng: state.noiseRng,
+      ...(options.streaming === undefined ? {} : { policy: options.streaming }),
+    });
+    for await (const chunk of stream.run(tokens, signal)) {
+      state.flowMs += chunk.timings.flowMs;
+      state.vocoderMs += chunk.timings.vocoderMs;
+      yield {
+        samples: chunk.samples,
+        sampleRate: this.constants.sampleRate,
+        index: 0,
+        segment,
+        segmentEnd: chunk.final,
+        final: false,
+      };
+    }
+  }
+
+  /** Releases every session. Further calls reject with ERR_DISPOSED. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const cloner = this.#cloner;
+    await Promise.allSettled([
+      this.lm.dispose(),
+      this.flow.release(),
+      this.vocoder.release(),
+      ...(cloner === undefined ? [] : [cloner.then((c) => c.dispose())]),
+    ]);
+  }
+}
+
+function concat(pieces: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of pieces) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
