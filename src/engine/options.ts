@@ -102,7 +102,7 @@ export function forStage<T extends string>(value: PerStage<T> | undefined, stage
 
 /** A fresh random seed (32 bits) for requests that did not give one. */
 export function randomSeed(): number {
-  const c = (globalThis as { crypto?: Crypto }).crypto;
+  const c = (globalThis as { crypto?: { getRandomValues?: (array: Uint32Array) => Uint32Array } }).crypto;
   if (c?.getRandomValues !== undefined) return c.getRandomValues(new Uint32Array(1))[0] ?? 0;
   return Math.floor(Math.random() * 2 ** 32);
 }

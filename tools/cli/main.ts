@@ -16,6 +16,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     load: () => import('./features.ts'),
   },
   tokenize: { summary: 'text → token ids with a tokenizer.json', load: () => import('./tokenize.ts') },
+  synth: { summary: 'text → 24 kHz WAV with a model package and a voice', load: () => import('./synth.ts') },
+  voice: { summary: 'create / inspect a voice file from a prompt recording', load: () => import('./voice.ts') },
 };
 
 function usage(): string {

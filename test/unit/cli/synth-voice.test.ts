@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { decodeWav } from '../../../src/dsp/index.ts';
+import { ROOT, SHARED_DATA, TINY_PACKAGE } from '../../helpers/package.ts';
+
+const run = promisify(execFile);
+const tmp = mkdtempSync(join(tmpdir(), 'cli-'));
+const PROMPT = join(SHARED_DATA, 'prompts/zero_shot_prompt.wav');
+const PROMPT_TEXT = readFileSync(join(SHARED_DATA, 'prompts/zero_shot_prompt.txt'), 'utf8').trim();
+const TEXT = '收到好友从远方寄来的生日礼物。';
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run('npx', ['tsx', 'tools/cli/main.ts', ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('cli synth / voice', () => {
+  it('same seed → same bytes; streaming gives audio of the same length; a voice file reproduces --prompt', async () => {
+    const base = ['synth', '--model', TINY_PACKAGE, '--text', TEXT, '--seed', '42', '--dtype', 'fp32'];
+    const a = await cli(...base, '--prompt', PROMPT, '--prompt-text', PROMPT_TEXT, '--out', join(tmp, 'a.wav'));
+    expect(a.code, a.stderr).toBe(0);
+    const b = await cli(...base, '--prompt', PROMPT, '--prompt-text', PROMPT_TEXT, '--out', join(tmp, 'b.wav'));
+    expect(readFileSync(join(tmp, 'a.wav')).equals(readFileSync(join(tmp, 'b.wav')))).toBe(true);
+    expect(b.stderr).toMatch(/seed 42, RTF/);
+
+    const v = await cli(
+      'voice',
+      'create',
+      '--model',
+      TINY_PACKAGE,
+      '--prompt',
+      PROMPT,
+      '--prompt-text',
+      PROMPT_TEXT,
+      '--out',
+      join(tmp, 'voice.bin'),
+    );
+    expect(v.code, v.stderr).toBe(0);
+    const c = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--out', join(tmp, 'c.wav'));
+    expect(c.code, c.stderr).toBe(0);
+    expect(readFileSync(join(tmp, 'c.wav')).equals(readFileSync(join(tmp, 'a.wav')))).toBe(true);
+
+    const s = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--stream', '--out', join(tmp, 's.wav'));
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/2 streamed chunks/);
+    const offline = decodeWav(new Uint8Array(readFileSync(join(tmp, 'a.wav'))));
+    const streamed = decodeWav(new Uint8Array(readFileSync(join(tmp, 's.wav'))));
+    expect(offline.sampleRate).toBe(24000);
+    expect(streamed.samples.length).toBe(offline.samples.length);
+
+    const info = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', join(tmp, 'voice.bin'));
+    expect(JSON.parse(info.stdout)).toMatchObject({ promptTokens: 87, promptTextIds: 10 });
+  }, 120_000);
+
+  it('explains usage mistakes with exit code 2 and runtime failures with exit code 1', async () => {
+    const missing = await cli('synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--out', join(tmp, 'x.wav'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--text');
+    const badDevice = await cli(
+      'synth',
+      '--model',
+      TINY_PACKAGE,
+      '--device',
+      'webgpu',
+      '--prompt',
+      PROMPT,
+      '--text',
+      'a',
+      '--out',
+      join(tmp, 'x.wav'),
+    );
+    expect(badDevice.code).toBe(2);
+    const noModel = await cli('synth', '--model', tmp, '--prompt', PROMPT, '--text', 'a', '--out', join(tmp, 'x.wav'));
+    expect(noModel.code).toBe(1);
+    expect(noModel.stderr).toContain('ERR_ASSET_FETCH');
+    const corrupt = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', PROMPT);
+    expect(corrupt.code).toBe(1);
+    expect(corrupt.stderr).toContain('ERR_INVALID_INPUT');
+  }, 120_000);
+});

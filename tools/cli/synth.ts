@@ -1,0 +1,125 @@
+/**
+ * `npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
+ *   [--instruct "…"] [--cross-lingual] --text "…" [--stream] [--seed N] [--speed X] [--format pcm16|float32] --out out.wav`
+ *
+ * Writes a 24 kHz mono WAV; the same seed (and model, voice, text) gives the same bytes. `--stream` synthesises
+ * chunk by chunk as the browser player does and reports the time to the first chunk.
+ */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { encodeWav } from '../../src/dsp/index.ts';
+import type { SynthesisMetrics } from '../../src/engine/engine.ts';
+import type { SynthesisOptions } from '../../src/engine/options.ts';
+import { ENGINE_OPTIONS, openEngine, report, resolveVoice, UsageError } from './engine-args.ts';
+
+const USAGE = `usage: npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
+                          --text "…" --out out.wav [options]
+
+options:
+  --instruct "…"     instruct mode (e.g. "用四川话说这句话"; <|endofprompt|> is appended if missing)
+  --cross-lingual    ignore the prompt transcript (target language differs from the prompt's)
+  --stream           synthesise chunk by chunk (streaming schedule) instead of offline
+  --seed N           request seed (default: random, printed)
+  --speed X          speed factor 0.5–2 (offline only)
+  --format F         pcm16 (default) or float32
+  --device D         wasm | auto (Node has no WebGPU)
+  --dtype T          auto | fp32 | fp16 | int8 | q4 (variants the package ships)`;
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      ...ENGINE_OPTIONS,
+      text: { type: 'string' },
+      out: { type: 'string' },
+      instruct: { type: 'string' },
+      'cross-lingual': { type: 'boolean' },
+      stream: { type: 'boolean' },
+      seed: { type: 'string' },
+      speed: { type: 'string' },
+      format: { type: 'string' },
+    },
+    strict: true,
+  }).values;
+}
+
+function parseNumber(name: string, value: string | undefined, integer: boolean): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isSafeInteger(n))) {
+    throw new UsageError(`--${name} must be ${integer ? 'an integer' : 'a number'} (got "${value}").`);
+  }
+  return n;
+}
+
+function describe(m: SynthesisMetrics, streamed: boolean): string {
+  const parts = [
+    `${m.audioSeconds.toFixed(2)} s of audio`,
+    `${m.tokens} tokens`,
+    `seed ${m.seed}`,
+    `RTF ${m.rtf.toFixed(2)}`,
+    `${m.tokensPerSecond.toFixed(1)} tokens/s`,
+    `LM ${m.lmMs.toFixed(0)} ms, flow ${m.flowMs.toFixed(0)} ms, vocoder ${m.vocoderMs.toFixed(0)} ms`,
+  ];
+  if (streamed) parts.push(`first audio after ${m.ttfaMs.toFixed(0)} ms`);
+  return parts.join(', ');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parse>;
+  try {
+    values = parse(argv);
+  } catch (error) {
+    return report('synth', new UsageError(error instanceof Error ? error.message : String(error)), USAGE);
+  }
+  if (values.help === true) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    if (values.text === undefined) throw new UsageError('--text "…" is required.');
+    if (values.out === undefined) throw new UsageError('--out <file.wav> is required.');
+    const format = values.format ?? 'pcm16';
+    if (format !== 'pcm16' && format !== 'float32')
+      throw new UsageError(`--format must be pcm16 or float32 (got "${format}").`);
+    const seed = parseNumber('seed', values.seed, true);
+    const speed = parseNumber('speed', values.speed, false);
+    const engine = await openEngine(values);
+    try {
+      const voice = await resolveVoice(engine, values);
+      const options: SynthesisOptions = {
+        ...(seed === undefined ? {} : { seed }),
+        ...(speed === undefined ? {} : { speed }),
+        ...(values.instruct === undefined ? {} : { instruct: values.instruct }),
+        ...(values['cross-lingual'] === true ? { crossLingual: true } : {}),
+      };
+      let samples: Float32Array;
+      let metrics: SynthesisMetrics | undefined;
+      if (values.stream === true) {
+        const chunks: Float32Array[] = [];
+        for await (const chunk of engine.stream(values.text, voice, { ...options, onMetrics: (m) => (metrics = m) })) {
+          chunks.push(chunk.samples);
+        }
+        samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+        let offset = 0;
+        for (const c of chunks) {
+          samples.set(c, offset);
+          offset += c.length;
+        }
+        console.error(`synth: ${chunks.length} streamed chunks`);
+      } else {
+        const result = await engine.synthesize(values.text, voice, options);
+        samples = result.samples;
+        metrics = result.metrics;
+      }
+      await writeFile(values.out, encodeWav(samples, engine.constants.sampleRate, { encoding: format }));
+      if (metrics !== undefined) console.error(`synth: ${describe(metrics, values.stream === true)}`);
+      console.log(`synth: ${values.out} (${samples.length} samples at ${engine.constants.sampleRate} Hz, ${format})`);
+      return 0;
+    } finally {
+      await engine.dispose();
+    }
+  } catch (error) {
+    return report('synth', error, USAGE);
+  }
+}
