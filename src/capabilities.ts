@@ -21,8 +21,8 @@ export interface Capabilities extends DeviceCapabilities {
 
 // (module (func (result v128) (v128.const i32x4 0 0 0 0)))
 const SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0,
-  0, 0, 0, 0, 0, 0, 0, 0, 11,
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 22, 1, 20, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, 0, 0, 0, 11,
 ]);
 
 function wasmSimd(): boolean {
@@ -53,11 +53,11 @@ interface AdapterLike {
  */
 export async function detectCapabilities(): Promise<Capabilities> {
   const nav = (globalThis as { navigator?: { gpu?: GpuLike; hardwareConcurrency?: number } }).navigator;
-  let adapter: AdapterLike | null = null;
+  let adapter: AdapterLike | null;
   try {
     adapter = (await nav?.gpu?.requestAdapter({ powerPreference: 'high-performance' })) ?? null;
   } catch {
-    adapter = null;
+    adapter = null; // a throwing WebGPU implementation counts as none
   }
   const info = adapter?.info;
   return {
