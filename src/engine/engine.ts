@@ -7,10 +7,7 @@ import { invalidInput, TTSError } from '../errors.ts';
 import { stageDtypes } from '../loader/manifest.ts';
 import type { ModelConstants } from '../loader/manifest.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';
-import type { FlowPrompt } from '../models/flow/flow-matcher.ts';
-import type { BistreamPrompt } from '../models/lm/bistream.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
-import type { LmRequest } from '../models/lm/sequence.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
 import { StreamingToken2Wav, tokensToWave } from '../models/token2wav.ts';
 import { Vocoder } from '../models/vocoder/vocoder.ts';
@@ -32,7 +29,8 @@ import { AsyncQueue } from './async-queue.ts';
 import type { EngineOptions, SynthesisOptions } from './options.ts';
 import { forStage, randomSeed, validateSynthesisOptions } from './options.ts';
 import type { TextSegment } from './text-input.ts';
-import { instructionIds, prepareSegments, promptTextIds } from './text-input.ts';
+import { bistreamPromptFor, flowPromptFor, lmRequestFor } from './requests.ts';
+import { prepareSegments, promptTextIds } from './text-input.ts';
 import { TextIdStream } from './text-stream.ts';
 
 /** A piece of synthesised audio. */
@@ -285,30 +283,6 @@ export class Engine {
     checkVoiceCompatible(voice, voiceExpectation(this.pkg.manifest));
   }
 
-  #request(textIds: Int32Array, voice: VoiceProfile, options: SynthesisOptions): LmRequest {
-    const ids = Array.from(textIds);
-    if (options.instruct !== undefined) {
-      return {
-        mode: 'instruct2',
-        textIds: ids,
-        instructionIds: Array.from(instructionIds(options.instruct, this.tokenizer)),
-      };
-    }
-    if (voice.promptTokens.length === 0) return { mode: 'sft', textIds: ids };
-    if (options.crossLingual === true || voice.promptTextIds.length === 0)
-      return { mode: 'cross-lingual', textIds: ids };
-    return {
-      mode: 'zero-shot',
-      textIds: ids,
-      promptTextIds: Array.from(voice.promptTextIds),
-      promptSpeechIds: Array.from(voice.promptTokens),
-    };
-  }
-
-  #flowPrompt(voice: VoiceProfile): FlowPrompt {
-    return { promptTokens: voice.promptTokens, promptFeat: voice.promptFeat, embedding: voice.embedding };
-  }
-
   #segments(text: string, options: SynthesisOptions): TextSegment[] {
     return prepareSegments(text, this.tokenizer, {
       ...(options.normalize === undefined ? {} : { normalize: options.normalize }),
@@ -332,7 +306,7 @@ export class Engine {
       const out: Array<{ text: string; tokens: Int32Array }> = [];
       for (const segment of segments) {
         const lmStart = now();
-        const result = await this.lm.generate(this.#request(segment.ids, voice, options), {
+        const result = await this.lm.generate(lmRequestFor(segment.ids, voice, options, this.tokenizer), {
           rng: state.lmRng,
           ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
           ...(options.sampling?.eosRule === undefined ? {} : { eosRule: options.sampling.eosRule }),
@@ -342,7 +316,7 @@ export class Engine {
         state.tokens += result.tokens.length;
         out.push({ text: segment.text, tokens: result.tokens });
         if (result.tokens.length === 0) continue;
-        const wave = await tokensToWave(this.flow, this.vocoder, this.#flowPrompt(voice), result.tokens, {
+        const wave = await tokensToWave(this.flow, this.vocoder, flowPromptFor(voice), result.tokens, {
           rng: state.noiseRng,
           ...(options.speed === undefined ? {} : { speed: options.speed }),
           ...(signal ? { signal } : {}),
@@ -415,7 +389,7 @@ export class Engine {
       const queue = new AsyncQueue<number[]>();
       const lmStart = now();
       const lmDone = this.lm
-        .generate(this.#request(segment.ids, voice, options), {
+        .generate(lmRequestFor(segment.ids, voice, options, this.tokenizer), {
           rng: state.lmRng,
           signal,
           ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
@@ -447,11 +421,7 @@ export class Engine {
     signal: AbortSignal,
   ): AsyncGenerator<AudioChunk, void, undefined> {
     if (options.instruct !== undefined) throw invalidInput('instruct is not supported with streamed text input.');
-    const request = this.#request(new Int32Array(0), voice, options);
-    const prompt: BistreamPrompt =
-      request.mode === 'zero-shot'
-        ? { promptTextIds: request.promptTextIds, promptSpeechIds: request.promptSpeechIds }
-        : { promptTextIds: [], promptSpeechIds: [] };
+    const prompt = bistreamPromptFor(voice, options);
     const ids = new TextIdStream(this.tokenizer, {
       ...(options.normalize === undefined ? {} : { normalize: options.normalize }),
       ...(options.readNumbers === undefined ? {} : { readNumbers: options.readNumbers }),
@@ -492,7 +462,7 @@ export class Engine {
     signal: AbortSignal,
     segment: number,
   ): AsyncGenerator<AudioChunk, void, undefined> {
-    const stream = new StreamingToken2Wav(this.flow, this.vocoder, this.#flowPrompt(voice), {
+    const stream = new StreamingToken2Wav(this.flow, this.vocoder, flowPromptFor(voice), {
       rng: state.noiseRng,
       ...(options.streaming === undefined ? {} : { policy: options.streaming }),
     });
