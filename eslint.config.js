@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 /** Folders whose code also runs in workers (no DOM globals allowed). */
-const universal = ['src/dsp/**', 'src/text/**', 'src/runtime/**', 'src/models/**', 'src/loader/**', 'src/engine/**'];
+const universal = ['src/dsp/**', 'src/text/**', 'src/runtime/**', 'src/models/**', 'src/loader/**', 'src/engine/**', 'src/stages/**'];
 
 export default tseslint.config(
   {

@@ -1,0 +1,136 @@
+/**
+ * The flow stage (flow worker by default): speech tokens in, mel chunks out. Streaming requests follow the chunk
+ * policy (a {@link FlowStream} per segment); offline requests wait for each segment's last token and decode it with
+ * full attention (and the optional speed change), exactly as `tokensToWave`.
+ */
+import type { StreamingOptions } from '../engine/options.ts';
+import { flowPromptFor } from '../engine/requests.ts';
+import { serializeError } from '../errors.ts';
+import type { Mel } from '../models/flow/flow-matcher.ts';
+import { FlowMatcher } from '../models/flow/flow-matcher.ts';
+import { changeSpeed } from '../models/flow/speed.ts';
+import { FlowStream } from '../models/token2wav.ts';
+import type { Device, Dtype } from '../runtime/device.ts';
+import type { ModelPackage } from '../runtime/model-package.ts';
+import type { OrtModule } from '../runtime/ort.ts';
+import { receive, send } from './port-queue.ts';
+import type { MelMessage, PortLike, TokenMessage } from './protocol.ts';
+import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+
+/** The flow's view of a voice (structured-clone safe). */
+export interface FlowVoice {
+  readonly promptTokens: Int32Array;
+  readonly promptFeat: Float32Array;
+  readonly embedding: Float32Array;
+}
+
+/** One request for the flow stage. */
+export interface FlowJob {
+  readonly requestId: string;
+  readonly voice: FlowVoice;
+  /** Offline: one full-attention decode per segment. Streaming: the chunk policy. */
+  readonly mode: 'offline' | 'stream';
+  readonly speed?: number;
+  readonly streaming?: StreamingOptions;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/** A transferable copy of a mel (the runner may keep views of its own buffers). */
+function detached(mel: Mel): Float32Array {
+  return mel.data.slice();
+}
+
+/** Flow matching for one realm. */
+export class FlowStage {
+  readonly #requests = new RequestRegistry();
+
+  private constructor(private readonly flow: FlowMatcher) {}
+
+  static async create(
+    pkg: ModelPackage,
+    ort: OrtModule,
+    placement: { readonly device: Device; readonly dtype: Dtype },
+    signal?: AbortSignal,
+  ): Promise<FlowStage> {
+    return new FlowStage(await FlowMatcher.create(pkg, ort, { ...placement, ...(signal ? { signal } : {}) }));
+  }
+
+  /**
+   * Consumes the token messages of one request from `tokenPort` and posts mel messages on `melPort` (ending with
+   * `end` or `error`). Resolves when the request is over.
+   */
+  async run(job: FlowJob, tokenPort: PortLike, melPort: PortLike): Promise<void> {
+    const { requestId } = job;
+    const signal = this.#requests.open(requestId);
+    const prompt = flowPromptFor(job.voice);
+    let stream: FlowStream | undefined;
+    let offlineTokens: number[] = [];
+    let segment = 0;
+    const post = (message: MelMessage, ...arrays: Float32Array[]): void => {
+      send(melPort, message, ...arrays);
+    };
+    const emit = (mel: Mel, index: number, final: boolean, offline: boolean, flowMs: number): void => {
+      const data = detached(mel);
+      post(
+        { type: 'mel', requestId, segment, index, final, offline, bins: mel.bins, frames: mel.frames, data, flowMs },
+        data,
+      );
+    };
+    const drain = async (): Promise<void> => {
+      for (let chunk = await stream?.next(signal); chunk !== undefined; chunk = await stream?.next(signal)) {
+        emit(chunk.mel, chunk.index, chunk.final, false, chunk.flowMs);
+      }
+    };
+    try {
+      for await (const message of receive<TokenMessage>(tokenPort, signal)) {
+        signal.throwIfAborted();
+        if (message.type === 'error') throw deserializeErrorMessage(message.error);
+        if (message.type === 'end') break;
+        if (message.type === 'segment') {
+          segment = message.segment;
+          offlineTokens = [];
+          stream =
+            job.mode === 'stream'
+              ? new FlowStream(this.flow, prompt, job.streaming === undefined ? {} : { policy: job.streaming })
+              : undefined;
+        } else if (message.type === 'tokens') {
+          if (stream !== undefined) {
+            stream.push(message.ids);
+            await drain();
+          } else offlineTokens.push(...message.ids);
+        } else {
+          // segment-end: the LM's figures travel along with the audio; then flush the segment
+          post({ type: 'segment-stats', requestId, segment, tokens: message.tokens, lmMs: message.lmMs });
+          if (stream !== undefined) {
+            stream.end();
+            await drain();
+          } else if (offlineTokens.length > 0) {
+            const start = now();
+            const decoded = await this.flow.decode(prompt, offlineTokens, { streaming: false, finalize: true, signal });
+            const mel = job.speed === undefined || job.speed === 1 ? decoded.mel : changeSpeed(decoded.mel, job.speed);
+            emit(mel, 0, true, true, now() - start);
+          }
+        }
+      }
+      signal.throwIfAborted();
+      post({ type: 'end', requestId });
+    } catch (error) {
+      post({ type: 'error', requestId, error: serializeError(signal.aborted ? signal.reason : error) });
+    } finally {
+      this.#requests.close(requestId);
+      tokenPort.close();
+    }
+  }
+
+  cancel(requestId: string, reason?: unknown): void {
+    this.#requests.cancel(requestId, reason);
+  }
+
+  async dispose(): Promise<void> {
+    this.#requests.cancelAll();
+    await this.flow.release();
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The LM stage (lives in the LM worker by default): text front-end + speech-token LM. Turns a request into token
+ * messages on a MessagePort as the tokens are sampled, so the flow stage can start before the LM is done.
+ */
+import { prepareSegments, promptTextIds } from '../engine/text-input.ts';
+import { bistreamPromptFor, lmRequestFor } from '../engine/requests.ts';
+import type { LmVoice } from '../engine/requests.ts';
+import type { SynthesisOptions } from '../engine/options.ts';
+import { validateSynthesisOptions } from '../engine/options.ts';
+import { TextIdStream } from '../engine/text-stream.ts';
+import { serializeError } from '../errors.ts';
+import { Xoshiro128 } from '../models/lm/rng.ts';
+import { SpeechLm } from '../models/lm/speech-lm.ts';
+import type { Device, Dtype } from '../runtime/device.ts';
+import type { ModelPackage } from '../runtime/model-package.ts';
+import type { OrtModule } from '../runtime/ort.ts';
+import { CosyVoiceTokenizer } from '../text/index.ts';
+import { receive, send } from './port-queue.ts';
+import type { PortLike, TextMessage, TokenMessage } from './protocol.ts';
+import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+
+/** Request options the LM stage uses (structured-clone safe). */
+export type LmJobOptions = Pick<
+  SynthesisOptions,
+  'seed' | 'instruct' | 'crossLingual' | 'normalize' | 'readNumbers' | 'sampling'
+> & { readonly seed: number };
+
+/** One request for the LM stage. `text` for a whole text; omit it for a text stream arriving on `textPort`. */
+export interface LmJob {
+  readonly requestId: string;
+  readonly text?: string;
+  readonly voice: LmVoice;
+  readonly options: LmJobOptions;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/** Text front-end + LM for one realm. */
+export class LmStage {
+  readonly #requests = new RequestRegistry();
+
+  private constructor(
+    /** Tokenizer of the package (also used to tokenise voice transcripts). */
+    readonly tokenizer: CosyVoiceTokenizer,
+    private readonly lm: SpeechLm,
+    private readonly maxTokenTextRatio: number,
+  ) {}
+
+  static async create(
+    pkg: ModelPackage,
+    ort: OrtModule,
+    placement: { readonly device: Device; readonly dtype: Dtype },
+    signal?: AbortSignal,
+  ): Promise<LmStage> {
+    const tokenizer = CosyVoiceTokenizer.fromJson(await pkg.tokenizerJson(signal));
+    const lm = await SpeechLm.create(pkg, ort, { ...placement, ...(signal ? { signal } : {}) });
+    return new LmStage(tokenizer, lm, pkg.manifest.config.sampling.maxTokenTextRatio);
+  }
+
+  /** Token ids of a prompt transcript (normalised without splitting). */
+  transcriptIds(transcript: string, normalize = true): Int32Array {
+    return promptTextIds(transcript, this.tokenizer, { normalize });
+  }
+
+  /**
+   * Runs one request: posts `segment` / `tokens` / `segment-end` … `end` (or `error`) on `tokenPort`. Resolves when
+   * the request is over (also after an error or cancellation, which are reported on the port).
+   */
+  async run(job: LmJob, tokenPort: PortLike, textPort?: PortLike): Promise<void> {
+    const { requestId } = job;
+    const signal = this.#requests.open(requestId);
+    try {
+      validateSynthesisOptions(job.options, 'stream');
+      const rng = new Xoshiro128(job.options.seed);
+      if (job.text !== undefined) await this.#runText(job, job.text, rng, tokenPort, signal);
+      else if (textPort !== undefined) await this.#runStream(job, textPort, rng, tokenPort, signal);
+      else throw new TypeError('an LM job needs text or a text port');
+      send(tokenPort, { type: 'end', requestId } satisfies TokenMessage);
+    } catch (error) {
+      send(tokenPort, { type: 'error', requestId, error: serializeError(error) } satisfies TokenMessage);
+    } finally {
+      this.#requests.close(requestId);
+      textPort?.close();
+    }
+  }
+
+  async #runText(job: LmJob, text: string, rng: Xoshiro128, port: PortLike, signal: AbortSignal): Promise<void> {
+    const o = job.options;
+    const segments = prepareSegments(text, this.tokenizer, {
+      ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
+      ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
+    });
+    for (const [segment, { text: segmentText, ids }] of segments.entries()) {
+      send(port, { type: 'segment', requestId: job.requestId, segment, text: segmentText } satisfies TokenMessage);
+      const start = now();
+      const result = await this.lm.generate(lmRequestFor(ids, job.voice, o, this.tokenizer), {
+        rng,
+        signal,
+        ...(o.sampling?.variant === undefined ? {} : { variant: o.sampling.variant }),
+        ...(o.sampling?.eosRule === undefined ? {} : { eosRule: o.sampling.eosRule }),
+        onToken: (token) => {
+          const batch = Int32Array.of(token);
+          send(port, { type: 'tokens', requestId: job.requestId, segment, ids: batch } satisfies TokenMessage, batch);
+        },
+      });
+      const stats = { tokens: result.tokens.length, lmMs: now() - start };
+      send(port, { type: 'segment-end', requestId: job.requestId, segment, ...stats } satisfies TokenMessage);
+    }
+  }
+
+  async #runStream(job: LmJob, textPort: PortLike, rng: Xoshiro128, port: PortLike, signal: AbortSignal) {
+    const o = job.options;
+    if (o.instruct !== undefined) throw new TypeError('instruct is not supported with streamed text input.');
+    const ids = new TextIdStream(this.tokenizer, {
+      ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
+      ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
+    });
+    send(port, { type: 'segment', requestId: job.requestId, segment: 0, text: '' } satisfies TokenMessage);
+    const start = now();
+    const result = await this.lm.generateBistream(
+      ids.pieces(textPieces(textPort, signal), signal),
+      bistreamPromptFor(job.voice, o),
+      {
+        rng,
+        signal,
+        maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.maxTokenTextRatio,
+        ...(o.sampling?.variant === undefined ? {} : { variant: o.sampling.variant }),
+        onToken: (token) => {
+          const batch = Int32Array.of(token);
+          send(
+            port,
+            { type: 'tokens', requestId: job.requestId, segment: 0, ids: batch } satisfies TokenMessage,
+            batch,
+          );
+        },
+      },
+    );
+    const stats = { tokens: result.tokens.length, lmMs: now() - start };
+    send(port, { type: 'segment-end', requestId: job.requestId, segment: 0, ...stats } satisfies TokenMessage);
+  }
+
+  /** Cancels a running request (it reports an AbortError on its token port). */
+  cancel(requestId: string, reason?: unknown): void {
+    this.#requests.cancel(requestId, reason);
+  }
+
+  async dispose(): Promise<void> {
+    this.#requests.cancelAll();
+    await this.lm.dispose();
+  }
+}
+
+/** Text pieces of a bistream request from its port. */
+async function* textPieces(port: PortLike, signal: AbortSignal): AsyncGenerator<string> {
+  for await (const message of receive<TextMessage>(port, signal)) {
+    if (message.type === 'end') return;
+    if (message.type === 'error') throw deserializeErrorMessage(message.error);
+    yield message.piece;
+  }
+}

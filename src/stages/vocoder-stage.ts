@@ -1,0 +1,114 @@
+/**
+ * The vocoder stage (vocoder worker by default): mel chunks in, 24 kHz PCM out. Streaming chunks go through a
+ * {@link StreamingVocoder} per segment (HiFT cache + cross-fade); offline chunks are vocoded in one call. The noise
+ * stream of a request is `Xoshiro128(seed + 1)`, continued across its segments — as in the one-realm engine, so both
+ * produce the same samples for the same seed.
+ */
+import { serializeError } from '../errors.ts';
+import { Xoshiro128 } from '../models/lm/rng.ts';
+import { StreamingVocoder, Vocoder } from '../models/vocoder/vocoder.ts';
+import type { Device, Dtype } from '../runtime/device.ts';
+import type { ModelPackage } from '../runtime/model-package.ts';
+import type { OrtModule } from '../runtime/ort.ts';
+import { receive, send } from './port-queue.ts';
+import type { MelMessage, PcmMessage, PortLike } from './protocol.ts';
+import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+
+/** One request for the vocoder stage. */
+export interface VocoderJob {
+  readonly requestId: string;
+  /** The request seed (noise = `Xoshiro128(seed + 1)`). */
+  readonly seed: number;
+}
+
+/** Where PCM goes besides the port (e.g. the worklet ring buffer when playing). */
+export interface PcmSink {
+  /** Called with every chunk before it is posted; may block (backpressure) until there is room. */
+  write(samples: Float32Array, signal: AbortSignal): Promise<void>;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+/** HiFT for one realm. */
+export class VocoderStage {
+  readonly #requests = new RequestRegistry();
+
+  private constructor(private readonly vocoder: Vocoder) {}
+
+  static async create(
+    pkg: ModelPackage,
+    ort: OrtModule,
+    placement: { readonly device: Device; readonly dtype: Dtype },
+    signal?: AbortSignal,
+  ): Promise<VocoderStage> {
+    return new VocoderStage(await Vocoder.create(pkg, ort, { ...placement, ...(signal ? { signal } : {}) }));
+  }
+
+  /** Consumes mel messages from `melPort` and posts PCM messages on `pcmPort`. Resolves when the request is over. */
+  async run(job: VocoderJob, melPort: PortLike, pcmPort: PortLike, sink?: PcmSink): Promise<void> {
+    const { requestId } = job;
+    const signal = this.#requests.open(requestId);
+    const rng = new Xoshiro128(job.seed + 1);
+    let streaming: StreamingVocoder | undefined;
+    let streamingSegment = -1;
+    let index = 0;
+    try {
+      for await (const message of receive<MelMessage>(melPort, signal)) {
+        signal.throwIfAborted();
+        if (message.type === 'error') throw deserializeErrorMessage(message.error);
+        if (message.type === 'end') break;
+        if (message.type === 'segment-stats') {
+          send(pcmPort, message satisfies PcmMessage);
+          continue;
+        }
+        const mel = { bins: message.bins, frames: message.frames, data: message.data };
+        const start = now();
+        let samples: Float32Array;
+        if (message.offline) {
+          samples = (await this.vocoder.synthesize(mel, { rng, signal })).samples;
+        } else {
+          if (streaming === undefined || streamingSegment !== message.segment) {
+            streaming = new StreamingVocoder(this.vocoder, rng);
+            streamingSegment = message.segment;
+          }
+          samples = await streaming.push(mel, { finalize: message.final, signal });
+        }
+        const vocoderMs = now() - start;
+        if (sink !== undefined) await sink.write(samples, signal);
+        const out: PcmMessage = {
+          type: 'pcm',
+          requestId,
+          segment: message.segment,
+          index: index++,
+          segmentEnd: message.final,
+          samples,
+          flowMs: message.flowMs,
+          vocoderMs,
+        };
+        send(pcmPort, out, samples);
+      }
+      signal.throwIfAborted();
+      send(pcmPort, { type: 'end', requestId } satisfies PcmMessage);
+    } catch (error) {
+      send(pcmPort, {
+        type: 'error',
+        requestId,
+        error: serializeError(signal.aborted ? signal.reason : error),
+      } satisfies PcmMessage);
+    } finally {
+      this.#requests.close(requestId);
+      melPort.close();
+    }
+  }
+
+  cancel(requestId: string, reason?: unknown): void {
+    this.#requests.cancel(requestId, reason);
+  }
+
+  async dispose(): Promise<void> {
+    this.#requests.cancelAll();
+    await this.vocoder.release();
+  }
+}

@@ -1,0 +1,123 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PipelineChunk, StageHosts } from '../../../src/core/pipeline.ts';
+import { runPipeline } from '../../../src/core/pipeline.ts';
+import { Engine } from '../../../src/engine/engine.ts';
+import type { VoiceProfile } from '../../../src/models/voice/voice-profile.ts';
+import { loadOrt } from '../../../src/runtime/ort.ts';
+import { FlowStage } from '../../../src/stages/flow-stage.ts';
+import { LmStage } from '../../../src/stages/lm-stage.ts';
+import { VocoderStage } from '../../../src/stages/vocoder-stage.ts';
+import { GOLDEN, openPackageDir, TINY_PACKAGE } from '../../helpers/package.ts';
+import { goldenVoice } from '../../helpers/voice.ts';
+
+const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<string, { text: string }>;
+const ZH = texts['zh']?.text ?? '';
+const placement = { device: 'wasm', dtype: 'fp32' } as const;
+
+let engine: Engine;
+let stages: { lm: LmStage; flow: FlowStage; vocoder: VocoderStage };
+let hosts: StageHosts;
+let voice: VoiceProfile;
+
+beforeAll(async () => {
+  const pkg = await openPackageDir(TINY_PACKAGE);
+  const ort = await loadOrt('wasm');
+  engine = await Engine.create(pkg, ort, placement);
+  stages = {
+    lm: await LmStage.create(pkg, ort, placement),
+    flow: await FlowStage.create(pkg, ort, placement),
+    vocoder: await VocoderStage.create(pkg, ort, placement),
+  };
+  hosts = stages;
+  voice = goldenVoice(pkg);
+});
+afterAll(async () => {
+  await Promise.all([engine.dispose(), stages.lm.dispose(), stages.flow.dispose(), stages.vocoder.dispose()]);
+});
+
+async function collect(chunks: AsyncIterable<PipelineChunk>): Promise<PipelineChunk[]> {
+  const out: PipelineChunk[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+}
+
+function concat(chunks: readonly { samples: Float32Array }[]): Float32Array {
+  const out = new Float32Array(chunks.reduce((n, c) => n + c.samples.length, 0));
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c.samples, o);
+    o += c.samples.length;
+  }
+  return out;
+}
+
+const same = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+let id = 0;
+const request = (input: string | AsyncIterable<string>, mode: 'offline' | 'stream', seed: number) => ({
+  requestId: `r${++id}`,
+  input,
+  voice,
+  mode,
+  seed,
+  options: {},
+});
+
+describe('three-stage pipeline over MessagePorts', () => {
+  it('offline: identical samples to the one-realm engine for the same seed, LM figures per segment', async () => {
+    const long = `${ZH}今天是2025年3月14日。`.repeat(3);
+    const stats: number[] = [];
+    const chunks = await collect(
+      runPipeline(hosts, request(long, 'offline', 9), undefined, (s) => stats.push(s.tokens)),
+    );
+    const reference = await engine.synthesize(long, voice, { seed: 9 });
+    expect(same(concat(chunks), reference.samples)).toBe(true);
+    expect(chunks.map((c) => c.segment)).toEqual(reference.segments.map((_, i) => i));
+    expect(stats).toEqual(reference.segments.map((s) => s.tokens.length));
+  });
+
+  it('stream: identical chunks to engine.stream() for the same seed', async () => {
+    const chunks = await collect(runPipeline(hosts, request(ZH, 'stream', 42), undefined));
+    const reference = [];
+    for await (const c of engine.stream(ZH, voice, { seed: 42 })) reference.push(c);
+    expect(chunks.map((c) => c.samples.length)).toEqual(reference.map((c) => c.samples.length));
+    expect(same(concat(chunks), concat(reference))).toBe(true);
+  });
+
+  it('bistream: a text stream through the pipeline equals the engine on the same stream', async () => {
+    const pieces = ['Hello, this', ' is a ti', 'ny test. And 12', '3 more.'];
+    async function* gen(): AsyncGenerator<string> {
+      for (const p of pieces) {
+        await Promise.resolve();
+        yield p;
+      }
+    }
+    const chunks = await collect(runPipeline(hosts, request(gen(), 'stream', 5), undefined));
+    const reference = [];
+    for await (const c of engine.stream(gen(), voice, { seed: 5 })) reference.push(c);
+    expect(same(concat(chunks), concat(reference))).toBe(true);
+  });
+
+  it('abort mid-stream: rejects with the reason, every stage is free again', async () => {
+    const controller = new AbortController();
+    const got: PipelineChunk[] = [];
+    const error = await (async () => {
+      for await (const c of runPipeline(hosts, request(ZH.repeat(3), 'stream', 2), controller.signal)) {
+        got.push(c);
+        controller.abort(new DOMException('stop', 'AbortError'));
+      }
+    })().catch((e: unknown) => e);
+    expect((error as DOMException).name).toBe('AbortError');
+    expect(got).toHaveLength(1);
+    // the stages release the request; the next one works and is deterministic
+    const a = concat(await collect(runPipeline(hosts, request(ZH, 'offline', 4), undefined)));
+    const b = await engine.synthesize(ZH, voice, { seed: 4 });
+    expect(same(a, b.samples)).toBe(true);
+  });
+
+  it('errors of a stage reach the consumer as TTSError', async () => {
+    const error = await collect(runPipeline(hosts, request('', 'offline', 1), undefined)).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('ERR_INVALID_INPUT');
+  });
+});
