@@ -125,6 +125,14 @@ export class FlowStage {
     }
   }
 
+  /** A four-token decode without prompt (device self-test); returns the mel values. */
+  async selfTest(): Promise<Float32Array> {
+    const embedding = new Float32Array(this.flow.config.spkEmbedDim).fill(1);
+    const prompt = { promptTokens: new Int32Array(0), promptFeat: new Float32Array(0), embedding };
+    const { mel } = await this.flow.decode(prompt, [1, 2, 3, 4], { streaming: false, finalize: true });
+    return mel.data;
+  }
+
   cancel(requestId: string, reason?: unknown): void {
     this.#requests.cancel(requestId, reason);
   }

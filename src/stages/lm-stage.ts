@@ -141,6 +141,12 @@ export class LmStage {
     send(port, { type: 'segment-end', requestId: job.requestId, segment: 0, ...stats } satisfies TokenMessage);
   }
 
+  /** A two-token generation (device self-test); the decode loop rejects non-finite logits. */
+  async selfTest(): Promise<void> {
+    const textIds = Array.from(this.tokenizer.encode('a'));
+    await this.lm.generate({ mode: 'sft', textIds }, { seed: 0, maxTokens: 2 });
+  }
+
   /** Cancels a running request (it reports an AbortError on its token port). */
   cancel(requestId: string, reason?: unknown): void {
     this.#requests.cancel(requestId, reason);

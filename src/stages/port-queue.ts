@@ -17,7 +17,14 @@ export function receive<T>(port: PortLike, signal?: AbortSignal): AsyncQueue<T> 
   port.start?.();
   if (signal !== undefined) {
     if (signal.aborted) queue.fail(signal.reason);
-    else signal.addEventListener('abort', () => { queue.fail(signal.reason); }, { once: true });
+    else
+      signal.addEventListener(
+        'abort',
+        () => {
+          queue.fail(signal.reason);
+        },
+        { once: true },
+      );
   }
   return queue;
 }

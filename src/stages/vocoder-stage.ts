@@ -6,6 +6,7 @@
  */
 import { serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
+import type { NormalSource } from '../models/vocoder/vocoder.ts';
 import { StreamingVocoder, Vocoder } from '../models/vocoder/vocoder.ts';
 import type { Device, Dtype } from '../runtime/device.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
@@ -101,6 +102,13 @@ export class VocoderStage {
       this.#requests.close(requestId);
       melPort.close();
     }
+  }
+
+  /** Four frames of a flat mel (device self-test); returns the samples. */
+  async selfTest(rng: NormalSource): Promise<Float32Array> {
+    const bins = this.vocoder.config.melBins;
+    const mel = { bins, frames: 4, data: new Float32Array(bins * 4).fill(-4) };
+    return (await this.vocoder.synthesize(mel, { rng })).samples;
   }
 
   cancel(requestId: string, reason?: unknown): void {

@@ -1,0 +1,784 @@
+/**
+ * The public browser API: `CosyVoice.create()` loads a model package into Web Workers (LM, flow, vocoder by default),
+ * then `synthesize()`, `stream()` and `speak()` run requests through them; `cloneVoice()` turns ~3 s of audio into a
+ * reusable {@link VoiceProfile}.
+ */
+import { AudioPlayer } from './audio/player.ts';
+import type { Capabilities } from './capabilities.ts';
+import { detectCapabilities } from './capabilities.ts';
+import type { PipelineChunk, StageHosts } from './core/pipeline.ts';
+import { runPipeline } from './core/pipeline.ts';
+import { Comlink } from './core/rpc.ts';
+import type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';
+import { defaultWorkers, WorkerHandle } from './core/spawn-worker.ts';
+import { decodeWav, encodeWav } from './dsp/index.ts';
+import type { PerStage, StreamingOptions, SynthesisOptions } from './engine/options.ts';
+import { forStage, randomSeed, validateSynthesisOptions } from './engine/options.ts';
+import { invalidInput, TTSError } from './errors.ts';
+import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
+import { TypedEmitter } from './events.ts';
+import type { GraphName, ModelManifest } from './loader/manifest.ts';
+import { GRAPH_NAMES, GRAPH_STAGE, stageDtypes, variantFiles } from './loader/manifest.ts';
+import { fetchManifest } from './loader/remote-package.ts';
+import type { ModelSource } from './loader/source.ts';
+import { resolveBaseUrl } from './loader/source.ts';
+import { CacheApiStore, NO_STORE } from './loader/store.ts';
+import type { VoiceProfile } from './models/voice/voice-profile.ts';
+import {
+  checkVoiceCompatible,
+  deserializeVoice,
+  serializeVoice,
+  voiceExpectation,
+} from './models/voice/voice-profile.ts';
+import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './runtime/device.ts';
+import { resolveDevice, resolveDtype } from './runtime/device.ts';
+import type { OrtWasmPaths } from './runtime/ort.ts';
+import type { StageReady, StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
+
+/** Overridable asset locations (house style §1.7). */
+export interface CosyVoiceAssets {
+  /** Worker factories (e.g. Vite `?worker` imports); missing roles use the package's files. */
+  readonly workers?: Partial<WorkerFactories>;
+  /** URL of the playback worklet module instead of the built-in Blob URL (CSPs without `blob:`). */
+  readonly workletUrl?: string | URL;
+  /** Where onnxruntime-web finds its `.wasm` files (default: next to its module, i.e. your own origin). */
+  readonly ortWasmPaths?: OrtWasmPaths;
+}
+
+/** Options of {@link CosyVoice.create}. */
+export interface CosyVoiceOptions {
+  /** Model package: a base URL (absolute or relative), `hf:org/name[@revision]`, or `{ huggingFace, revision }`. */
+  readonly model: ModelSource;
+  /** Device per stage or for all: `'auto'` (WebGPU on a real adapter, else wasm), `'webgpu'`, `'wasm'`. @defaultValue 'auto' */
+  readonly device?: PerStage<DeviceRequest>;
+  /** Weight format per stage or for all. @defaultValue 'auto' (q4 on WebGPU, int8 on wasm for the LM…) */
+  readonly dtype?: PerStage<DtypeRequest>;
+  /** Loading progress (bytes per file and in total, from-cache flags, session readiness). */
+  readonly onProgress?: (event: LoadProgressEvent) => void;
+  /** Cancels loading; the workers are terminated. */
+  readonly signal?: AbortSignal;
+  /** `'split'`: LM, flow and vocoder workers; `'merged'`: LM worker + one flow/vocoder worker (less memory). @defaultValue 'split' */
+  readonly topology?: 'split' | 'merged';
+  readonly assets?: CosyVoiceAssets;
+  /** `'cache-api'` keeps verified model files for offline use; `'none'` downloads each time. @defaultValue 'cache-api' */
+  readonly cache?: 'cache-api' | 'none';
+  /** wasm threads per stage (used only when cross-origin isolated). */
+  readonly threads?: Partial<Record<Stage, number>>;
+  /** Run a short WebGPU self-test per stage and fall back to wasm on failure. @defaultValue true */
+  readonly selfTest?: boolean;
+  /** An AudioContext created in a user gesture, for {@link CosyVoice.speak}. */
+  readonly audioContext?: BaseAudioContext;
+}
+
+/** Per-request options of the public API (the voice is required). */
+export interface RequestOptions extends SynthesisOptions {
+  readonly voice: VoiceProfile;
+}
+
+/** An utterance synthesised offline. */
+export interface SynthesizedAudio {
+  readonly samples: Float32Array;
+  readonly sampleRate: number;
+  readonly metrics: RequestMetrics;
+  /** 16-bit PCM WAV (or float32) as a Blob. */
+  toWav(encoding?: 'pcm16' | 'float32'): Blob;
+}
+
+/** A streamed chunk. */
+export interface StreamChunk {
+  readonly samples: Float32Array;
+  readonly sampleRate: number;
+  readonly index: number;
+  readonly segment: number;
+  readonly final: boolean;
+}
+
+/** Figures of a request. */
+export interface RequestMetrics {
+  readonly requestId: string;
+  readonly seed: number;
+  readonly ttfaMs: number;
+  readonly totalMs: number;
+  readonly audioSeconds: number;
+  readonly rtf: number;
+  readonly tokens: number;
+  readonly tokensPerSecond: number;
+}
+
+/** Audio the caller can hand to {@link CosyVoice.cloneVoice}. */
+export type CloneInput =
+  Blob | ArrayBuffer | Uint8Array | AudioBuffer | { readonly samples: ArrayLike<number>; readonly sampleRate: number };
+
+/** Options of {@link CosyVoice.cloneVoice}. */
+export interface CloneOptions {
+  /** What the recording says (zero-shot cloning); omit for a cross-lingual voice. */
+  readonly transcript?: string;
+  readonly signal?: AbortSignal;
+  /** Keep the cloning worker (≈ 0.5 GB) alive for more clones instead of freeing it. @defaultValue false */
+  readonly keepLoaded?: boolean;
+}
+
+type Placement = Readonly<Record<Exclude<Stage, 'voice'>, { device: Device; dtype: Dtype }>> & {
+  readonly voice?: { device: Device; dtype: Dtype };
+};
+
+const DECISIONS_KEY = 'cosyvoice-web/device-decisions';
+
+function now(): number {
+  return performance.now();
+}
+
+/** Remembered WebGPU fallbacks per adapter and model (the self-test result survives reloads). */
+function rememberedFallbacks(key: string): Partial<Record<Stage, string>> {
+  try {
+    const all = JSON.parse(globalThis.localStorage.getItem(DECISIONS_KEY) ?? '{}') as Record<
+      string,
+      Partial<Record<Stage, string>>
+    >;
+    return all[key] ?? {};
+  } catch {
+    return {};
+  }
+}
+
+function rememberFallback(key: string, stage: Stage, reason: string): void {
+  try {
+    const all = JSON.parse(globalThis.localStorage.getItem(DECISIONS_KEY) ?? '{}') as Record<
+      string,
+      Partial<Record<Stage, string>>
+    >;
+    all[key] = { ...all[key], [stage]: reason };
+    globalThis.localStorage.setItem(DECISIONS_KEY, JSON.stringify(all));
+  } catch {
+    // storage unavailable (private mode, workers): the self-test simply runs again next time
+  }
+}
+
+/** Files a stage needs for a dtype (graphs + tokenizer/noise). */
+function stageFiles(manifest: ModelManifest, stage: Stage, dtype: Dtype): string[] {
+  const graphs = GRAPH_NAMES.filter((g: GraphName) => GRAPH_STAGE[g] === stage && manifest.graphs[g] !== undefined);
+  const files = graphs.flatMap((g) => variantFiles(manifest, g, dtype).map((f) => f.path));
+  if (stage === 'lm') files.push(manifest.tokenizer);
+  if (stage === 'flow') files.push(manifest.noise);
+  return [...new Set(files)];
+}
+
+/**
+ * CosyVoice 2 in the browser.
+ *
+ * @example
+ * ```ts
+ * const tts = await CosyVoice.create({ model: 'https://example.com/cosyvoice2-web/', onProgress: console.log });
+ * const voice = await tts.cloneVoice(recordingBlob, { transcript: 'Hello there, nice to meet you.' });
+ * button.onclick = () => tts.speak('Streaming speech starts before the sentence is finished.', { voice });
+ * ```
+ */
+export class CosyVoice {
+  readonly #events = new TypedEmitter<LoadProgressEvent | RuntimeEvent>();
+  readonly #workers: WorkerHandle[];
+  readonly #hosts: StageHosts;
+  readonly #lmWorker: WorkerHandle;
+  #player: Promise<AudioPlayer> | undefined;
+  #voiceWorker: WorkerHandle | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #requests = 0;
+  #disposed = false;
+  #crash: TTSError | undefined;
+
+  private constructor(
+    /** The validated manifest of the loaded package. */
+    readonly manifest: ModelManifest,
+    /** Where each stage runs (after any WebGPU fallback). */
+    readonly placement: Placement,
+    /** Capabilities detected at creation. */
+    readonly capabilities: Capabilities,
+    private readonly baseUrl: string,
+    private readonly options: CosyVoiceOptions,
+    workers: WorkerHandle[],
+    hosts: StageHosts,
+  ) {
+    this.#workers = workers;
+    this.#hosts = hosts;
+    const lm = workers.find((w) => w.role === 'lm');
+    if (lm === undefined) throw new TypeError('no LM worker');
+    this.#lmWorker = lm;
+    for (const w of workers) {
+      w.crashed.catch((error: unknown) => {
+        this.#crash ??= error as TTSError;
+      });
+    }
+  }
+
+  /** What this browser offers (no download). */
+  static capabilities(): Promise<Capabilities> {
+    return detectCapabilities();
+  }
+
+  /**
+   * Loads a model package: fetches the manifest, picks devices and dtypes, starts the workers, downloads (or reads
+   * from the cache) and verifies the files, creates the sessions (with a WebGPU self-test and wasm fallback).
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT (options), ERR_UNSUPPORTED_ENV (no Worker / WebAssembly SIMD),
+   *   ERR_ASSET_FETCH, ERR_ASSET_INTEGRITY, ERR_MODEL_FORMAT, ERR_DEVICE_UNAVAILABLE, ERR_SESSION_CREATE,
+   *   ERR_WORKER_CRASHED; the abort reason.
+   */
+  static async create(options: CosyVoiceOptions): Promise<CosyVoice> {
+    if (typeof Worker !== 'function')
+      throw new TTSError(
+        'ERR_UNSUPPORTED_ENV',
+        'CosyVoice needs Web Workers (call create() in a browser, not during SSR).',
+      );
+    const caps = await detectCapabilities();
+    if (!caps.wasmSimd)
+      throw new TTSError('ERR_UNSUPPORTED_ENV', 'This browser lacks WebAssembly SIMD, which onnxruntime-web requires.');
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const base = (globalThis as { location?: { href: string } }).location?.href;
+    const baseUrl = resolveBaseUrl(options.model, base);
+    const cache = options.cache ?? 'cache-api';
+    const store = cache === 'cache-api' && CacheApiStore.available() ? new CacheApiStore() : NO_STORE;
+    const manifest = await fetchManifest(baseUrl, { store, ...(signal ? { signal } : {}) });
+    const decisionKey = `${caps.adapter.vendor}/${caps.adapter.architecture}/${manifest.modelId}`;
+    const remembered = rememberedFallbacks(decisionKey);
+    const place = (stage: Stage): { device: Device; dtype: Dtype } => {
+      const request = forStage(options.device, stage, 'auto');
+      const device = request === 'auto' && remembered[stage] !== undefined ? 'wasm' : resolveDevice(request, caps);
+      const dtype = resolveDtype(
+        stage,
+        forStage(options.dtype, stage, 'auto'),
+        device,
+        stageDtypes(manifest, stage),
+        caps,
+      );
+      return { device, dtype };
+    };
+    const placement = { lm: place('lm'), flow: place('flow'), vocoder: place('vocoder') };
+    const voice =
+      manifest.graphs.speech_tokenizer !== undefined && manifest.graphs.campplus !== undefined
+        ? place('voice')
+        : undefined;
+    const factories: WorkerFactories = { ...defaultWorkers, ...options.assets?.workers };
+    const topology = options.topology ?? 'split';
+    if (topology !== 'split' && topology !== 'merged')
+      throw invalidInput(`topology must be 'split' or 'merged', got ${String(topology)}.`);
+    const roles: Array<[WorkerRole, Stage[]]> =
+      topology === 'split'
+        ? [
+            ['lm', ['lm']],
+            ['flow', ['flow']],
+            ['vocoder', ['vocoder']],
+          ]
+        : [
+            ['lm', ['lm']],
+            ['acoustic', ['flow', 'vocoder']],
+          ];
+    const handles = roles.map(([role]) => new WorkerHandle(role, factories[role]()));
+    const progress = new LoadProgress(options.onProgress);
+    progress.start(
+      roles
+        .flatMap(([, stages]) =>
+          stages.map((s) => ({ stage: s, files: stageFiles(manifest, s, placement[s as 'lm'].dtype) })),
+        )
+        .flatMap(({ stage, files }) =>
+          files.map((file) => ({ stage, file, bytes: manifest.files.find((f) => f.path === file)?.bytes ?? 0 })),
+        ),
+    );
+    const abort = (): void => {
+      for (const h of handles) h.terminate();
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const ready = await Promise.all(
+        roles.map(async ([, stages], i) => {
+          const handle = handles[i] as WorkerHandle;
+          const config: StageWorkerConfig = {
+            baseUrl,
+            manifest,
+            placement,
+            selfTest: options.selfTest ?? true,
+            numThreads: threadsFor(stages, caps, options.threads),
+            cache,
+            ...(options.assets?.ortWasmPaths === undefined ? {} : { ortWasmPaths: options.assets.ortWasmPaths }),
+          };
+          const racing = Promise.race([
+            handle.guard(
+              handle.remote.init(
+                config,
+                Comlink.proxy((p: WorkerFileProgress) => progress.file(p)),
+              ),
+            ),
+            new Promise<never>((_, reject) => {
+              if (signal?.aborted === true) reject(signal.reason as Error);
+              signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+            }),
+          ]);
+          return racing;
+        }),
+      );
+      const final: Record<string, { device: Device; dtype: Dtype }> = { ...placement };
+      for (const r of ready.flat() as StageReady[]) {
+        final[r.stage] = { device: r.device, dtype: r.dtype };
+        if (r.fallbackReason !== undefined) rememberFallback(decisionKey, r.stage, r.fallbackReason);
+        options.onProgress?.({ type: 'session-ready', stage: r.stage, device: r.device, dtype: r.dtype, ms: r.ms });
+      }
+      options.onProgress?.({
+        type: 'ready',
+        devices: Object.fromEntries(Object.entries(final).map(([s, p]) => [s, p.device])),
+      });
+      const byStage = (stage: Stage): WorkerHandle => {
+        const i = roles.findIndex(([, stages]) => stages.includes(stage));
+        return handles[i] as WorkerHandle;
+      };
+      const hosts = stageHosts(byStage('lm'), byStage('flow'), byStage('vocoder'));
+      const all = voice === undefined ? final : { ...final, voice };
+      return new CosyVoice(manifest, all as Placement, caps, baseUrl, options, handles, hosts);
+    } catch (error) {
+      abort();
+      throw error;
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Subscribes to runtime events (`first-audio`, `chunk`, `underrun`, `done`); returns the unsubscribe function. */
+  on<T extends RuntimeEvent['type']>(
+    type: T,
+    listener: (event: Extract<RuntimeEvent, { type: T }>) => void,
+  ): () => void {
+    return this.#events.on(type, listener as (e: Extract<LoadProgressEvent | RuntimeEvent, { type: T }>) => void);
+  }
+
+  #assertUsable(): void {
+    if (this.#disposed) throw new TTSError('ERR_DISPOSED', 'This CosyVoice instance has been disposed.');
+    if (this.#crash !== undefined) {
+      throw new TTSError('ERR_WORKER_CRASHED', `${this.#crash.message} Dispose this instance and create a new one.`, {
+        cause: this.#crash,
+      });
+    }
+  }
+
+  /** Requests run one after another (FIFO); a queued request that is aborted never starts. */
+  #enqueue<T>(task: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const run = this.#queue.then(() => {
+      signal?.throwIfAborted();
+      this.#assertUsable();
+      return task();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #pipelineVoice(voice: VoiceProfile) {
+    if (typeof voice !== 'object' || (voice as unknown) === null)
+      throw invalidInput('options.voice must be a VoiceProfile (from cloneVoice() or loadVoice()).');
+    checkVoiceCompatible(voice, voiceExpectation(this.manifest));
+    return {
+      promptTextIds: voice.promptTextIds,
+      promptTokens: voice.promptTokens,
+      promptFeat: voice.promptFeat,
+      embedding: voice.embedding,
+    };
+  }
+
+  async *#run(
+    input: string | AsyncIterable<string> | Iterable<string>,
+    options: RequestOptions,
+    mode: 'offline' | 'stream',
+  ): AsyncGenerator<StreamChunk, RequestMetrics, undefined> {
+    this.#assertUsable();
+    validateSynthesisOptions(options, mode === 'offline' ? 'offline' : 'stream');
+    const voice = this.#pipelineVoice(options.voice);
+    const requestId = `req-${++this.#requests}`;
+    const seed = options.seed ?? randomSeed();
+    const sampleRate = this.manifest.config.sampleRate;
+    const started = now();
+    let firstAudio: number | undefined;
+    let samples = 0;
+    let tokens = 0;
+    let lmMs = 0;
+    let previous: PipelineChunk | undefined;
+    let index = 0;
+    const emit = (chunk: PipelineChunk, final: boolean): StreamChunk => {
+      const out: StreamChunk = { samples: chunk.samples, sampleRate, index: index++, segment: chunk.segment, final };
+      const elapsed = now() - started;
+      this.#events.emit({
+        type: 'chunk',
+        requestId,
+        index: out.index,
+        samples: out.samples.length,
+        rtf: elapsed / 1000 / Math.max(1e-9, samples / sampleRate),
+      });
+      return out;
+    };
+    for await (const chunk of runPipeline(
+      this.#hosts,
+      { requestId, input, voice, mode, seed, options },
+      options.signal,
+      (s) => {
+        tokens += s.tokens;
+        lmMs += s.lmMs;
+      },
+    )) {
+      if (firstAudio === undefined && chunk.samples.length > 0) {
+        firstAudio = now();
+        this.#events.emit({ type: 'first-audio', requestId, ttfaMs: firstAudio - started });
+      }
+      samples += chunk.samples.length;
+      if (previous !== undefined) yield emit(previous, false);
+      previous = chunk;
+    }
+    if (previous !== undefined) yield emit(previous, true);
+    const totalMs = now() - started;
+    const audioSeconds = samples / sampleRate;
+    const metrics: RequestMetrics = {
+      requestId,
+      seed,
+      ttfaMs: (firstAudio ?? now()) - started,
+      totalMs,
+      audioSeconds,
+      rtf: audioSeconds > 0 ? totalMs / 1000 / audioSeconds : Infinity,
+      tokens,
+      tokensPerSecond: lmMs > 0 ? (tokens * 1000) / lmMs : 0,
+    };
+    this.#events.emit({
+      type: 'done',
+      requestId,
+      audioSec: audioSeconds,
+      rtf: metrics.rtf,
+      ttfaMs: metrics.ttfaMs,
+      tokensPerSecond: metrics.tokensPerSecond,
+    });
+    return metrics;
+  }
+
+  /**
+   * Synthesises a whole text offline (full attention per segment: the best quality).
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT, ERR_INFERENCE, ERR_WORKER_CRASHED, ERR_DISPOSED; the abort reason.
+   */
+  synthesize(text: string, options: RequestOptions): Promise<SynthesizedAudio> {
+    return this.#enqueue(async () => {
+      const iterator = this.#run(text, options, 'offline');
+      const pieces: Float32Array[] = [];
+      let step = await iterator.next();
+      while (step.done !== true) {
+        pieces.push(step.value.samples);
+        step = await iterator.next();
+      }
+      const metrics = step.value;
+      const samples = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
+      let offset = 0;
+      for (const p of pieces) {
+        samples.set(p, offset);
+        offset += p.length;
+      }
+      const sampleRate = this.manifest.config.sampleRate;
+      return {
+        samples,
+        sampleRate,
+        metrics,
+        toWav: (encoding: 'pcm16' | 'float32' = 'pcm16') =>
+          new Blob([encodeWav(samples, sampleRate, { encoding })], { type: 'audio/wav' }),
+      };
+    }, options.signal);
+  }
+
+  /**
+   * Streams audio chunks as they are synthesised. `input` is a text or a text stream (e.g. a chat model's output):
+   * with a stream, the LM starts before the text is complete (CosyVoice 2 bistream). Breaking out of the loop
+   * cancels the request.
+   */
+  async *stream(
+    input: string | AsyncIterable<string> | Iterable<string>,
+    options: RequestOptions,
+  ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
+    let release: () => void = () => undefined;
+    const turn = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await this.#enqueue(() => Promise.resolve(), options.signal);
+    const previous = this.#queue;
+    this.#queue = previous.then(() => turn);
+    try {
+      return yield* this.#run(input, options, 'stream');
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Creates (or returns) the audio player. Call it synchronously inside a user gesture the first time (e.g. in a
+   * click handler before any `await`), unless you passed `audioContext` to {@link CosyVoice.create}.
+   */
+  unlockAudio(): Promise<AudioPlayer> {
+    this.#player ??= AudioPlayer.create({
+      sampleRate: this.manifest.config.sampleRate,
+      ...(this.options.audioContext === undefined ? {} : { context: this.options.audioContext }),
+      ...(this.options.assets?.workletUrl === undefined ? {} : { workletUrl: this.options.assets.workletUrl }),
+      onUnderrun: (event) => {
+        this.#events.emit(event);
+      },
+    });
+    return this.#player;
+  }
+
+  /**
+   * Speaks: streams the synthesis into the AudioWorklet player (playback starts with the first chunk) and resolves
+   * when the audio has been played out. Abort stops both synthesis and playback.
+   */
+  async speak(
+    input: string | AsyncIterable<string> | Iterable<string>,
+    options: RequestOptions,
+  ): Promise<RequestMetrics | undefined> {
+    const player = this.unlockAudio(); // synchronous part: inside the caller's gesture
+    const p = await player;
+    const stopOnAbort = (): void => {
+      void p.stop();
+    };
+    options.signal?.addEventListener('abort', stopOnAbort, { once: true });
+    try {
+      const iterator = this.stream(input, options);
+      let step = await iterator.next();
+      while (step.done !== true) {
+        await p.write(step.value.samples, options.signal === undefined ? {} : { signal: options.signal });
+        step = await iterator.next();
+      }
+      const token = p.end();
+      await p.drained(token);
+      options.signal?.throwIfAborted();
+      return step.value;
+    } finally {
+      options.signal?.removeEventListener('abort', stopOnAbort);
+    }
+  }
+
+  /** Pauses playback (synthesis continues into the buffer). */
+  async pause(): Promise<void> {
+    (await this.#player)?.pause();
+  }
+
+  /** Resumes playback. */
+  async resume(): Promise<void> {
+    await (await this.#player)?.resume();
+  }
+
+  /** Stops playback immediately and drops what is queued. */
+  async stop(): Promise<void> {
+    await (await this.#player)?.stop();
+  }
+
+  /**
+   * Clones a voice from a recording: WAV bytes or any format the browser decodes (webm/ogg/mp3 from
+   * `MediaRecorder`), an `AudioBuffer`, or mono samples. ~3–10 s of clean speech; at most 30 s.
+   *
+   * The cloning models run in their own worker, freed afterwards unless `keepLoaded`.
+   *
+   * @throws {TTSError} ERR_MODEL_FORMAT when the package cannot clone; ERR_INVALID_INPUT for unusable audio.
+   */
+  async cloneVoice(audio: CloneInput, options: CloneOptions = {}): Promise<VoiceProfile> {
+    this.#assertUsable();
+    const place = this.placement.voice;
+    if (place === undefined) {
+      throw new TTSError(
+        'ERR_MODEL_FORMAT',
+        `Model package "${this.manifest.modelId}" cannot clone voices in the browser (no speech_tokenizer/campplus); load a saved voice file instead.`,
+      );
+    }
+    const pcm = await decodeAudioInput(audio);
+    const transcriptIds =
+      options.transcript === undefined || options.transcript.trim() === ''
+        ? undefined
+        : await this.#lmWorker.guard(this.#lmWorker.remote.transcriptIds(options.transcript));
+    const worker = await this.#ensureVoiceWorker(place, options.signal);
+    try {
+      return await worker.guard(
+        worker.remote.clone(Comlink.transfer(pcm, [pcm.samples.buffer as ArrayBuffer]), transcriptIds),
+      );
+    } finally {
+      if (options.keepLoaded !== true) {
+        this.#voiceWorker = undefined;
+        worker.terminate();
+      }
+    }
+  }
+
+  async #ensureVoiceWorker(
+    place: { device: Device; dtype: Dtype },
+    signal: AbortSignal | undefined,
+  ): Promise<WorkerHandle> {
+    if (this.#voiceWorker !== undefined) return this.#voiceWorker;
+    const factories: WorkerFactories = { ...defaultWorkers, ...this.options.assets?.workers };
+    const handle = new WorkerHandle('voice', factories.voice());
+    const progress = new LoadProgress(this.options.onProgress);
+    const files = stageFiles(this.manifest, 'voice', place.dtype);
+    progress.start(
+      files.map((file) => ({
+        stage: 'voice' as const,
+        file,
+        bytes: this.manifest.files.find((f) => f.path === file)?.bytes ?? 0,
+      })),
+    );
+    try {
+      signal?.throwIfAborted();
+      await handle.guard(
+        handle.remote.init(
+          {
+            baseUrl: this.baseUrl,
+            manifest: this.manifest,
+            placement: { voice: place },
+            selfTest: false,
+            numThreads: threadsFor(['voice'], this.capabilities, this.options.threads),
+            cache: this.options.cache ?? 'cache-api',
+            ...(this.options.assets?.ortWasmPaths === undefined
+              ? {}
+              : { ortWasmPaths: this.options.assets.ortWasmPaths }),
+          },
+          Comlink.proxy((p: WorkerFileProgress) => progress.file(p)),
+        ),
+      );
+    } catch (error) {
+      handle.terminate();
+      throw error;
+    }
+    this.#voiceWorker = handle;
+    return handle;
+  }
+
+  /** Serialises a voice to a compact binary file (store it in IndexedDB, a file, …). */
+  saveVoice(voice: VoiceProfile): Uint8Array {
+    return serializeVoice(voice);
+  }
+
+  /** Reads a voice file and checks it fits this model. @throws {TTSError} ERR_INVALID_INPUT */
+  loadVoice(bytes: ArrayBuffer | Uint8Array): VoiceProfile {
+    return deserializeVoice(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes), {
+      expect: voiceExpectation(this.manifest),
+    });
+  }
+
+  /** Terminates the workers and closes the player. The instance cannot be used afterwards; create a new one. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await Promise.allSettled(
+      this.#workers.map((w) => Promise.race([w.remote.dispose(), new Promise((r) => setTimeout(r, 1000))])),
+    );
+    for (const w of this.#workers) w.terminate();
+    this.#voiceWorker?.terminate();
+    const player = this.#player;
+    if (player !== undefined) await (await player.catch(() => undefined))?.dispose();
+    this.#events.clear();
+  }
+}
+
+/** Stage hosts over worker handles: ports are transferred, calls race the worker crashing. */
+function stageHosts(lm: WorkerHandle, flow: WorkerHandle, vocoder: WorkerHandle): StageHosts {
+  const t = <P extends object>(port: P): P => Comlink.transfer(port, [port as unknown as Transferable]);
+  return {
+    lm: {
+      run: (job, tokenPort, textPort) =>
+        lm.guard(lm.remote.lmRun(job, t(tokenPort), textPort === undefined ? undefined : t(textPort))),
+      cancel: (id) => lm.remote.cancel(id),
+    },
+    flow: {
+      run: (job, tokenPort, melPort) => flow.guard(flow.remote.flowRun(job, t(tokenPort), t(melPort))),
+      cancel: (id) => flow.remote.cancel(id),
+    },
+    vocoder: {
+      run: (job, melPort, pcmPort) => vocoder.guard(vocoder.remote.vocoderRun(job, t(melPort), t(pcmPort))),
+      cancel: (id) => vocoder.remote.cancel(id),
+    },
+  };
+}
+
+/** wasm threads for a worker hosting `stages` (starting numbers; measure on target devices). */
+function threadsFor(
+  stages: readonly Stage[],
+  caps: Capabilities,
+  requested: Partial<Record<Stage, number>> | undefined,
+): number {
+  const explicit = stages.map((s) => requested?.[s]).filter((n): n is number => n !== undefined);
+  if (explicit.length > 0) return Math.max(...explicit);
+  if (!caps.crossOriginIsolated) return 1;
+  const cores = caps.hardwareConcurrency;
+  return stages.includes('lm') ? Math.max(1, Math.min(4, cores - 1)) : Math.max(1, Math.min(2, Math.floor(cores / 2)));
+}
+
+/** Aggregates per-file worker progress into `file-progress` / `file-done` / `load-progress` events. */
+class LoadProgress {
+  readonly #files = new Map<string, { loaded: number; total: number }>();
+  #total = 0;
+
+  constructor(private readonly listener: ((event: LoadProgressEvent) => void) | undefined) {}
+
+  start(files: ReadonlyArray<{ readonly stage: Stage; readonly file: string; readonly bytes: number }>): void {
+    for (const f of files) this.#files.set(f.file, { loaded: 0, total: f.bytes });
+    this.#total = [...this.#files.values()].reduce((n, f) => n + f.total, 0);
+    this.listener?.({ type: 'load-start', totalBytes: this.#total, files });
+  }
+
+  file(p: WorkerFileProgress): void {
+    const entry = this.#files.get(p.file) ?? { loaded: 0, total: p.total };
+    entry.loaded = p.loaded;
+    this.#files.set(p.file, entry);
+    if (this.listener === undefined) return;
+    this.listener({
+      type: 'file-progress',
+      stage: p.stage,
+      file: p.file,
+      loaded: p.loaded,
+      total: p.total,
+      fromCache: p.fromCache,
+    });
+    if (p.done) this.listener({ type: 'file-done', stage: p.stage, file: p.file, fromCache: p.fromCache });
+    const loaded = [...this.#files.values()].reduce((n, f) => n + Math.min(f.loaded, f.total), 0);
+    this.listener({
+      type: 'load-progress',
+      loaded,
+      total: this.#total,
+      fraction: this.#total > 0 ? loaded / this.#total : 1,
+    });
+  }
+}
+
+/** Mono float samples from whatever the caller gave. Non-WAV files use the browser's decoder. */
+async function decodeAudioInput(audio: CloneInput): Promise<{ samples: Float32Array; sampleRate: number }> {
+  if (typeof AudioBuffer === 'function' && audio instanceof AudioBuffer) return mixDown(audio);
+  if (!(audio instanceof Blob) && !(audio instanceof ArrayBuffer) && !(audio instanceof Uint8Array)) {
+    if (!('samples' in audio)) throw invalidInput('cloneVoice: unsupported audio input.');
+    return { samples: Float32Array.from(audio.samples), sampleRate: audio.sampleRate };
+  }
+  const bytes =
+    audio instanceof Blob
+      ? new Uint8Array(await audio.arrayBuffer())
+      : audio instanceof Uint8Array
+        ? audio
+        : new Uint8Array(audio);
+  const tag = (from: number): string => String.fromCharCode(...bytes.subarray(from, from + 4));
+  if (bytes.length > 12 && tag(0) === 'RIFF' && tag(8) === 'WAVE') {
+    const wav = decodeWav(bytes);
+    return { samples: wav.samples, sampleRate: wav.sampleRate };
+  }
+  const Ctx = (globalThis as { OfflineAudioContext?: typeof OfflineAudioContext }).OfflineAudioContext;
+  if (Ctx === undefined)
+    throw invalidInput("Only WAV can be decoded here; other formats need the browser's audio decoder.");
+  const context = new Ctx(1, 1, 44100);
+  try {
+    return mixDown(await context.decodeAudioData(bytes.slice().buffer));
+  } catch (cause) {
+    throw new TTSError(
+      'ERR_INVALID_INPUT',
+      'The audio could not be decoded (supported: WAV, and whatever this browser plays: webm/opus, ogg, mp3, m4a…).',
+      { cause },
+    );
+  }
+}
+
+function mixDown(audio: AudioBuffer): { samples: Float32Array; sampleRate: number } {
+  const samples = new Float32Array(audio.length);
+  for (let c = 0; c < audio.numberOfChannels; c++) {
+    const data = audio.getChannelData(c);
+    for (let i = 0; i < data.length; i++) samples[i] = (samples[i] ?? 0) + (data[i] ?? 0) / audio.numberOfChannels;
+  }
+  return { samples, sampleRate: audio.sampleRate };
+}

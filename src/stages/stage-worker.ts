@@ -1,0 +1,242 @@
+/**
+ * What a stage worker exposes over comlink (control plane only; data goes over the ports its `run*` methods take).
+ * One implementation serves every topology: a worker hosts any subset of the stages (LM; flow; vocoder; flow +
+ * vocoder; voice) — which subset is decided by the worker entry file, not by the stages (house style §2: topology is
+ * a deployment choice).
+ */
+import { TTSError } from '../errors.ts';
+import type { ManifestFile, ModelManifest } from '../loader/manifest.ts';
+import { parseManifest } from '../loader/manifest.ts';
+import type { FileProgress } from '../loader/remote-package.ts';
+import { RemotePackageFiles } from '../loader/remote-package.ts';
+import { CacheApiStore, NO_STORE } from '../loader/store.ts';
+import { Xoshiro128 } from '../models/lm/rng.ts';
+import type { VoiceProfile } from '../models/voice/voice-profile.ts';
+import { VoiceCloner } from '../models/voice/voice-cloner.ts';
+import type { PromptAudio } from '../models/voice/voice-cloner.ts';
+import type { Device, Dtype, Stage } from '../runtime/device.ts';
+import { ModelPackage } from '../runtime/model-package.ts';
+import type { OrtModule, OrtWasmPaths } from '../runtime/ort.ts';
+import { configureOrt, loadOrt, ortVersion } from '../runtime/ort.ts';
+import type { FlowJob } from './flow-stage.ts';
+import { FlowStage } from './flow-stage.ts';
+import type { LmJob } from './lm-stage.ts';
+import { LmStage } from './lm-stage.ts';
+import type { PortLike } from './protocol.ts';
+import type { VocoderJob } from './vocoder-stage.ts';
+import { VocoderStage } from './vocoder-stage.ts';
+
+/** Stages a worker can host. */
+export type HostedStage = Exclude<Stage, never>;
+
+/** Configuration sent by the main thread when a worker starts. */
+export interface StageWorkerConfig {
+  /** Package base URL (absolute). */
+  readonly baseUrl: string;
+  /** The manifest the main thread validated (saves a request per worker). */
+  readonly manifest: ModelManifest;
+  /** Device and dtype per hosted stage. */
+  readonly placement: Readonly<Partial<Record<Stage, { readonly device: Device; readonly dtype: Dtype }>>>;
+  /** On WebGPU: run a short self-test and fall back to wasm when it fails or gives non-finite values. */
+  readonly selfTest: boolean;
+  /** wasm threads for this worker (forced to 1 without cross-origin isolation). */
+  readonly numThreads: number;
+  readonly ortWasmPaths?: OrtWasmPaths;
+  /** `'cache-api'` persists verified files; `'none'` downloads every time. */
+  readonly cache: 'cache-api' | 'none';
+}
+
+/** Progress of one file, as sent to the main thread (throttled). */
+export interface WorkerFileProgress {
+  readonly stage: Stage;
+  readonly file: string;
+  readonly loaded: number;
+  readonly total: number;
+  readonly fromCache: boolean;
+  readonly done: boolean;
+}
+
+/** Result of {@link StageWorker.init}, per hosted stage. */
+export interface StageReady {
+  readonly stage: Stage;
+  readonly device: Device;
+  readonly dtype: Dtype;
+  readonly ms: number;
+  /** Set when WebGPU failed its self-test and the stage fell back to wasm. */
+  readonly fallbackReason?: string;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+function finite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i] ?? NaN)) return false;
+  return true;
+}
+
+/** Throttles per-file progress to about 10 Hz (always passing the final update). */
+function throttled(report: (p: WorkerFileProgress) => void, stageOf: (f: ManifestFile) => Stage) {
+  const last = new Map<string, number>();
+  return (p: FileProgress): void => {
+    const t = now();
+    const previous = last.get(p.file.path) ?? -Infinity;
+    if (!p.done && t - previous < 100) return;
+    last.set(p.file.path, t);
+    report({
+      stage: stageOf(p.file),
+      file: p.file.path,
+      loaded: p.loaded,
+      total: p.total,
+      fromCache: p.fromCache,
+      done: p.done,
+    });
+  };
+}
+
+/** The object a stage worker exposes. Methods are called by the main thread through comlink. */
+export class StageWorker {
+  #lm: LmStage | undefined;
+  #flow: FlowStage | undefined;
+  #vocoder: VocoderStage | undefined;
+  #voice: VoiceCloner | undefined;
+  #pkg: ModelPackage | undefined;
+  #ortModule: OrtModule | undefined;
+
+  constructor(private readonly hosted: readonly Stage[]) {}
+
+  /** Downloads (or reads from cache) this worker's files and creates its sessions. */
+  async init(config: StageWorkerConfig, onProgress?: (p: WorkerFileProgress) => void): Promise<StageReady[]> {
+    const manifest = parseManifest(config.manifest);
+    const store = config.cache === 'cache-api' && CacheApiStore.available() ? new CacheApiStore() : NO_STORE;
+    const files = new RemotePackageFiles(config.baseUrl, {
+      store,
+      ...(onProgress === undefined ? {} : { onProgress: throttled(onProgress, (f) => f.stage) }),
+    });
+    const pkg = new ModelPackage(manifest, files);
+    this.#pkg = pkg;
+    const ready: StageReady[] = [];
+    for (const stage of this.hosted) {
+      const placement = config.placement[stage];
+      if (placement === undefined) throw new TTSError('ERR_INVALID_INPUT', `no placement given for stage "${stage}"`);
+      ready.push(await this.#create(stage, pkg, placement, config));
+    }
+    return ready;
+  }
+
+  async #ort(device: Device, config: StageWorkerConfig): Promise<OrtModule> {
+    const ort = await loadOrt(device === 'webgpu' ? 'webgpu' : 'wasm');
+    this.#ortModule = ort;
+    configureOrt(ort, {
+      numThreads: config.numThreads,
+      ...(config.ortWasmPaths === undefined ? {} : { wasmPaths: config.ortWasmPaths }),
+    });
+    return ort;
+  }
+
+  async #create(
+    stage: Stage,
+    pkg: ModelPackage,
+    placement: { readonly device: Device; readonly dtype: Dtype },
+    config: StageWorkerConfig,
+  ): Promise<StageReady> {
+    const start = now();
+    if (placement.device === 'webgpu' && config.selfTest) {
+      try {
+        await this.#make(stage, pkg, await this.#ort('webgpu', config), placement);
+        await this.#selfTest(stage);
+        return { stage, ...placement, ms: now() - start };
+      } catch (error) {
+        await this.#release(stage);
+        const reason = error instanceof Error ? error.message : String(error);
+        const fallback = {
+          device: 'wasm' as const,
+          dtype: placement.dtype === 'q4' ? ('int8' as const) : placement.dtype,
+        };
+        const available = pkg.manifest.graphs;
+        const dtype = Object.values(available).every((v) => v?.[fallback.dtype] !== undefined)
+          ? fallback.dtype
+          : 'fp32';
+        await this.#make(stage, pkg, await this.#ort('wasm', config), { device: 'wasm', dtype });
+        return { stage, device: 'wasm', dtype, ms: now() - start, fallbackReason: reason };
+      }
+    }
+    await this.#make(stage, pkg, await this.#ort(placement.device, config), placement);
+    return { stage, ...placement, ms: now() - start };
+  }
+
+  async #make(stage: Stage, pkg: ModelPackage, ort: OrtModule, placement: { device: Device; dtype: Dtype }) {
+    if (stage === 'lm') this.#lm = await LmStage.create(pkg, ort, placement);
+    else if (stage === 'flow') this.#flow = await FlowStage.create(pkg, ort, placement);
+    else if (stage === 'vocoder') this.#vocoder = await VocoderStage.create(pkg, ort, placement);
+    else this.#voice = await VoiceCloner.create(pkg, ort, placement);
+  }
+
+  /** A short run of each graph of the stage; throws when anything fails or is not finite. */
+  async #selfTest(stage: Stage): Promise<void> {
+    const fail = (what: string): never => {
+      throw new TTSError('ERR_DEVICE_UNAVAILABLE', `WebGPU self-test of the ${stage} stage failed: ${what}`);
+    };
+    if (stage === 'lm' && this.#lm !== undefined) {
+      // the decode loop itself rejects non-finite logits
+      await this.#lm.selfTest();
+    } else if (stage === 'flow' && this.#flow !== undefined) {
+      if (!finite(await this.#flow.selfTest())) fail('non-finite mel');
+    } else if (stage === 'vocoder' && this.#vocoder !== undefined) {
+      if (!finite(await this.#vocoder.selfTest(new Xoshiro128(0)))) fail('non-finite audio');
+    }
+  }
+
+  async #release(stage: Stage): Promise<void> {
+    if (stage === 'lm') await this.#lm?.dispose();
+    else if (stage === 'flow') await this.#flow?.dispose();
+    else if (stage === 'vocoder') await this.#vocoder?.dispose();
+    else this.#voice?.dispose();
+  }
+
+  #need<T>(value: T | undefined, stage: Stage): T {
+    if (value === undefined) throw new TTSError('ERR_INVALID_INPUT', `this worker does not host the ${stage} stage.`);
+    return value;
+  }
+
+  /** LM stage: runs a request (ports are transferred by the caller). */
+  lmRun(job: LmJob, tokenPort: PortLike, textPort?: PortLike): Promise<void> {
+    return this.#need(this.#lm, 'lm').run(job, tokenPort, textPort);
+  }
+
+  /** Token ids of a voice transcript (LM worker: it has the tokenizer). */
+  transcriptIds(transcript: string, normalize = true): Int32Array {
+    return this.#need(this.#lm, 'lm').transcriptIds(transcript, normalize);
+  }
+
+  flowRun(job: FlowJob, tokenPort: PortLike, melPort: PortLike): Promise<void> {
+    return this.#need(this.#flow, 'flow').run(job, tokenPort, melPort);
+  }
+
+  vocoderRun(job: VocoderJob, melPort: PortLike, pcmPort: PortLike): Promise<void> {
+    return this.#need(this.#vocoder, 'vocoder').run(job, melPort, pcmPort);
+  }
+
+  /** Voice stage: clones a voice from mono samples. */
+  clone(audio: PromptAudio, transcriptIds?: Int32Array): Promise<VoiceProfile> {
+    return this.#need(this.#voice, 'voice').clone(audio, transcriptIds === undefined ? {} : { transcriptIds });
+  }
+
+  /** Cancels a request in every hosted stage. */
+  cancel(requestId: string): void {
+    this.#lm?.cancel(requestId);
+    this.#flow?.cancel(requestId);
+    this.#vocoder?.cancel(requestId);
+  }
+
+  /** Version info for diagnostics. */
+  versions(): { readonly ort: string | undefined } {
+    return { ort: this.#ortModule === undefined ? undefined : ortVersion(this.#ortModule) };
+  }
+
+  /** Releases every session (the main thread terminates the worker afterwards). */
+  async dispose(): Promise<void> {
+    await Promise.allSettled(this.hosted.map((s) => this.#release(s)));
+    this.#pkg = undefined;
+  }
+}
