@@ -1,4 +1,7 @@
 /// <reference types="vitest/config" />
+import { createReadStream, cpSync, existsSync, statSync } from 'node:fs';
+import { join, normalize, resolve } from 'node:path';
+import type { Plugin } from 'vite';
 import { defineConfig } from 'vite';
 
 /** Headers that make the page cross-origin isolated (SharedArrayBuffer, threaded wasm). */
@@ -7,12 +10,43 @@ const isolationHeaders = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+const TINY_PACKAGE = resolve(import.meta.dirname, 'test/fixtures/tiny-package');
+
+/**
+ * Serves the tiny fixture model package at `/models/tiny/` in dev and copies it into the build, so the demo works
+ * out of the box (with random weights: it exercises the pipeline but speaks noise).
+ */
+function tinyModel(): Plugin {
+  return {
+    name: 'cosyvoice-tiny-model',
+    configureServer(server) {
+      server.middlewares.use('/models/tiny/', (req, res, next) => {
+        const path = normalize(join(TINY_PACKAGE, decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/')));
+        if (!path.startsWith(TINY_PACKAGE) || !existsSync(path) || !statSync(path).isFile()) {
+          next();
+          return;
+        }
+        res.setHeader('Content-Type', path.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+        res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+        createReadStream(path).pipe(res);
+      });
+    },
+    closeBundle() {
+      const out = resolve(import.meta.dirname, 'dist/demo/models/tiny');
+      if (existsSync(resolve(import.meta.dirname, 'dist/demo'))) cpSync(TINY_PACKAGE, out, { recursive: true });
+    },
+  };
+}
+
 export default defineConfig({
   root: 'demo',
   publicDir: '../public',
   base: './',
-  server: { headers: isolationHeaders },
+  resolve: { alias: { 'cosyvoice-web': resolve(import.meta.dirname, 'src/index.ts') } },
+  plugins: [tinyModel()],
+  server: { headers: isolationHeaders, fs: { allow: [import.meta.dirname] } },
   preview: { headers: isolationHeaders },
+  worker: { format: 'es' },
   optimizeDeps: { exclude: ['onnxruntime-web'] },
   build: { outDir: '../dist/demo', emptyOutDir: true, target: 'es2022' },
   test: {

@@ -2,9 +2,11 @@
  * The only module that imports onnxruntime-web (house style §1.3). Everything else receives an {@link OrtModule}
  * through {@link loadOrt} and uses the types re-exported here.
  *
- * Which build is loaded depends on the realm: under Node the package's own Node entry (wasm EP); in a browser the
- * CPU-only `onnxruntime-web/wasm` build unless a stage of this realm runs on WebGPU, then `onnxruntime-web/webgpu`
- * (toolchain notes: int8 runs 2–4× slower in the WebGPU-capable builds, so the CPU path avoids them).
+ * Which build is loaded depends on the realm: the CPU-only build unless a stage of this realm runs on WebGPU, then
+ * `onnxruntime-web/webgpu` (toolchain notes: int8 runs 2–4× slower in the WebGPU-capable builds, so the CPU path
+ * avoids them). "The CPU-only build" is the package-internal import `#ort-cpu` (package.json `imports`): ORT's Node
+ * entry under the `node` condition, `onnxruntime-web/wasm` everywhere else — so browser bundles never carry the
+ * Node entry (whose default build would drag in the 28 MB JSEP wasm).
  */
 import type * as Ort from 'onnxruntime-web';
 
@@ -22,7 +24,7 @@ export type OrtWasmPaths = Ort.Env.WasmPrefixOrFilePaths;
 /** Which onnxruntime-web build a realm needs. */
 export type OrtFlavor = 'wasm' | 'webgpu';
 
-const loaded = new Map<OrtFlavor | 'node', Promise<OrtModule>>();
+const loaded = new Map<OrtFlavor, Promise<OrtModule>>();
 
 function isNode(): boolean {
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -35,15 +37,17 @@ function isNode(): boolean {
  * @param flavor - `'webgpu'` when any stage of this realm may run on WebGPU, else `'wasm'`.
  */
 export function loadOrt(flavor: OrtFlavor): Promise<OrtModule> {
-  const key = isNode() ? 'node' : flavor;
+  // Node has no WebGPU: its ORT entry is the CPU one whatever the request
+  const key: OrtFlavor = isNode() ? 'wasm' : flavor;
   let module = loaded.get(key);
   if (module === undefined) {
     module =
-      key === 'node'
-        ? import('onnxruntime-web')
-        : key === 'webgpu'
-          ? import('onnxruntime-web/webgpu')
-          : import('onnxruntime-web/wasm');
+      key === 'webgpu'
+        ? import('onnxruntime-web/webgpu')
+        : // TypeScript resolves this package-internal alias to ORT's types file but refuses it as "not a module";
+          // bundlers and Node resolve it fine, and the result is the same namespace as `OrtModule`.
+          // @ts-expect-error TS2306 on a package `imports` alias of onnxruntime-web
+          (import('#ort-cpu') as Promise<OrtModule>);
     loaded.set(key, module);
   }
   return module;

@@ -1,0 +1,157 @@
+/**
+ * Minimal demo of the public API only (`cosyvoice-web`, aliased to src/index.ts by Vite in development).
+ * Workers come from Vite `?worker` imports of the TypeScript sources, so the demo runs the code with HMR.
+ */
+import AcousticWorker from '../workers/acoustic.worker.ts?worker';
+import FlowWorker from '../workers/flow.worker.ts?worker';
+import LmWorker from '../workers/lm.worker.ts?worker';
+import VocoderWorker from '../workers/vocoder.worker.ts?worker';
+import VoiceWorker from '../workers/voice.worker.ts?worker';
+import { CosyVoice, isAbortError } from 'cosyvoice-web';
+import type { DeviceRequest, VoiceProfile } from 'cosyvoice-web';
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const workers = {
+  lm: () => new LmWorker({ name: 'tts-lm' }),
+  flow: () => new FlowWorker({ name: 'tts-flow' }),
+  vocoder: () => new VocoderWorker({ name: 'tts-vocoder' }),
+  acoustic: () => new AcousticWorker({ name: 'tts-acoustic' }),
+  voice: () => new VoiceWorker({ name: 'tts-voice' }),
+};
+
+let tts: CosyVoice | undefined;
+let voice: VoiceProfile | undefined;
+let current: AbortController | undefined;
+
+const params = new URLSearchParams(location.search);
+$<HTMLInputElement>('model-url').value = params.get('model') ?? new URL('models/tiny/', location.href).href;
+
+function status(id: string, text: string): void {
+  $(id).textContent = text;
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+$('load').addEventListener('click', async () => {
+  await tts?.dispose();
+  tts = undefined;
+  status('load-status', 'Loading…');
+  try {
+    tts = await CosyVoice.create({
+      model: $<HTMLInputElement>('model-url').value,
+      device: $<HTMLSelectElement>('device').value as DeviceRequest,
+      assets: { workers },
+      onProgress: (e) => {
+        if (e.type === 'load-progress') {
+          $<HTMLProgressElement>('progress').value = e.fraction;
+          status('load-status', `Downloading ${mb(e.loaded)} / ${mb(e.total)}`);
+        } else if (e.type === 'ready') {
+          status('load-status', `Ready: ${Object.entries(e.devices).map(([s, d]) => `${s} on ${d}`).join(', ')}`);
+        }
+      },
+    });
+    $<HTMLButtonElement>('clone').disabled = false;
+  } catch (error) {
+    status('load-status', `Could not load: ${error instanceof Error ? error.message : String(error)}`);
+  }
+});
+
+async function promptBlob(): Promise<Blob | undefined> {
+  const file = $<HTMLInputElement>('prompt-file').files?.[0];
+  return file ?? recorded;
+}
+
+let recorded: Blob | undefined;
+$('record').addEventListener('click', async () => {
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+  const recorder = new MediaRecorder(stream);
+  const parts: Blob[] = [];
+  recorder.ondataavailable = (e) => parts.push(e.data);
+  recorder.start();
+  status('voice-status', 'Recording for 5 s…');
+  await new Promise((r) => setTimeout(r, 5000));
+  recorder.stop();
+  await new Promise((r) => (recorder.onstop = r));
+  for (const t of stream.getTracks()) t.stop();
+  recorded = new Blob(parts, { type: recorder.mimeType });
+  status('voice-status', 'Recorded. Now clone.');
+});
+
+function voiceReady(v: VoiceProfile): void {
+  voice = v;
+  status('voice-status', `Voice ready: ${(v.promptTokens.length / 25).toFixed(1)} s prompt, ${v.promptTextIds.length > 0 ? 'with' : 'without'} transcript.`);
+  for (const id of ['speak-btn', 'download-btn', 'save-voice']) $<HTMLButtonElement>(id).disabled = false;
+}
+
+$('clone').addEventListener('click', async () => {
+  if (tts === undefined) return;
+  const blob = await promptBlob();
+  if (blob === undefined) return status('voice-status', 'Choose or record a recording first.');
+  status('voice-status', 'Cloning…');
+  try {
+    voiceReady(await tts.cloneVoice(blob, { transcript: $<HTMLInputElement>('prompt-text').value }));
+  } catch (error) {
+    status('voice-status', `Could not clone: ${error instanceof Error ? error.message : String(error)}`);
+  }
+});
+
+$('save-voice').addEventListener('click', () => {
+  if (tts === undefined || voice === undefined) return;
+  const url = URL.createObjectURL(new Blob([tts.saveVoice(voice)]));
+  Object.assign(document.createElement('a'), { href: url, download: 'voice.bin' }).click();
+});
+
+$('voice-file').addEventListener('change', async () => {
+  const file = $<HTMLInputElement>('voice-file').files?.[0];
+  if (tts === undefined || file === undefined) return;
+  try {
+    voiceReady(tts.loadVoice(await file.arrayBuffer()));
+  } catch (error) {
+    status('voice-status', `Not a voice for this model: ${error instanceof Error ? error.message : String(error)}`);
+  }
+});
+
+function requestOptions() {
+  const seed = $<HTMLInputElement>('seed').value;
+  const instruct = $<HTMLInputElement>('instruct').value.trim();
+  return {
+    voice: voice as VoiceProfile,
+    ...(seed === '' ? {} : { seed: Number(seed) }),
+    ...(instruct === '' ? {} : { instruct }),
+  };
+}
+
+$('speak-btn').addEventListener('click', async () => {
+  if (tts === undefined || voice === undefined) return;
+  current?.abort();
+  current = new AbortController();
+  void tts.unlockAudio(); // inside the click: creates/resumes the AudioContext
+  $<HTMLButtonElement>('stop-btn').disabled = false;
+  const off = tts.on('first-audio', (e) => status('metrics', `First audio after ${e.ttfaMs.toFixed(0)} ms…`));
+  try {
+    const m = await tts.speak($<HTMLTextAreaElement>('text').value, { ...requestOptions(), signal: current.signal });
+    if (m !== undefined) {
+      status('metrics', `${m.audioSeconds.toFixed(1)} s of audio · first audio ${m.ttfaMs.toFixed(0)} ms · RTF ${m.rtf.toFixed(2)} · ${m.tokensPerSecond.toFixed(1)} tokens/s · seed ${m.seed}`);
+    }
+  } catch (error) {
+    if (!isAbortError(error)) status('metrics', `Error: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    off();
+    $<HTMLButtonElement>('stop-btn').disabled = true;
+  }
+});
+
+$('stop-btn').addEventListener('click', () => {
+  current?.abort();
+});
+
+$('download-btn').addEventListener('click', async () => {
+  if (tts === undefined || voice === undefined) return;
+  status('metrics', 'Synthesizing…');
+  const audio = await tts.synthesize($<HTMLTextAreaElement>('text').value, requestOptions());
+  const url = URL.createObjectURL(audio.toWav());
+  Object.assign(document.createElement('a'), { href: url, download: 'cosyvoice.wav' }).click();
+  status('metrics', `${audio.metrics.audioSeconds.toFixed(1)} s · RTF ${audio.metrics.rtf.toFixed(2)} · seed ${audio.metrics.seed}`);
+});
