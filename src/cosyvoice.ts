@@ -645,7 +645,7 @@ export class CosyVoice {
   }
 
   /** Serialises a voice to a compact binary file (store it in IndexedDB, a file, …). */
-  saveVoice(voice: VoiceProfile): Uint8Array {
+  saveVoice(voice: VoiceProfile): Uint8Array<ArrayBuffer> {
     return serializeVoice(voice);
   }
 

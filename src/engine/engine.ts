@@ -265,7 +265,7 @@ export class Engine {
   }
 
   /** Serialises a voice (compact binary, see `serializeVoice`). */
-  saveVoice(voice: VoiceProfile): Uint8Array {
+  saveVoice(voice: VoiceProfile): Uint8Array<ArrayBuffer> {
     return serializeVoice(voice);
   }
 

@@ -234,7 +234,7 @@ export function checkVoiceCompatible(voice: VoiceProfile, expect: VoiceExpectati
  * const again = deserializeVoice(bytes, { expect: voiceModelInfo(pkg.manifest) });
  * ```
  */
-export function serializeVoice(voice: VoiceProfile): Uint8Array {
+export function serializeVoice(voice: VoiceProfile): Uint8Array<ArrayBuffer> {
   validateVoiceProfile(voice);
   const m = voice.model;
   const id = new TextEncoder().encode(m.modelId);

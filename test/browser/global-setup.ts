@@ -1,0 +1,21 @@
+/**
+ * Playwright global setup: refuses to test a stale generated worklet (the player ships
+ * `src/audio/worklet-source.generated.ts`), bundles the test pages, and writes the worklet file exactly as
+ * `scripts/build-worklet.ts` writes it to `dist/esm/worklets/` next to them (`/pages/worklets/playback.worklet.js`,
+ * for the `workletUrl` test; a copy under build/ so that a concurrent package build cleaning `dist/` cannot race it).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorklet, GENERATED_MODULE, generatedModuleFor } from '../../scripts/build-worklet.ts';
+import { buildPages } from './build-pages.ts';
+import { PAGES_DIR } from './server.ts';
+
+export default async function globalSetup(): Promise<void> {
+  const code = await bundleWorklet();
+  if (readFileSync(GENERATED_MODULE, 'utf8') !== (await generatedModuleFor(code))) {
+    throw new Error('src/audio/worklet-source.generated.ts is stale: run `npx tsx scripts/build-worklet.ts` first');
+  }
+  await buildPages();
+  mkdirSync(join(PAGES_DIR, 'worklets'), { recursive: true });
+  writeFileSync(join(PAGES_DIR, 'worklets/playback.worklet.js'), code);
+}

@@ -1,0 +1,124 @@
+/**
+ * Types of what the test pages expose on `window` (used by the pages and, type-only, by the Playwright tests).
+ * Every result is plain JSON so it crosses `page.evaluate` unchanged.
+ */
+import type { PlaybackStatus } from '../../../src/audio/player.ts';
+
+/** One step of an offline render, executed while rendering is suspended at output frame `at` (a multiple of 128). */
+export type OfflineAction =
+  | { readonly at: number; readonly do: 'write'; readonly start: number; readonly length: number }
+  | { readonly at: number; readonly do: 'end' }
+  | { readonly at: number; readonly do: 'pause' }
+  | { readonly at: number; readonly do: 'resume' }
+  | { readonly at: number; readonly do: 'stop' }
+  /** Writes through the producer opened before the last stop (it must refuse), then, with the ring, pushes raw. */
+  | { readonly at: number; readonly do: 'stale-write'; readonly start: number; readonly length: number };
+
+/** An `OfflineAudioContext` render of the real `AudioPlayer` (sequence data `seq(start + i)`). */
+export interface OfflineScenario {
+  readonly transport: 'sab' | 'port';
+  readonly contextRate: number;
+  readonly frames: number;
+  readonly prerollMs: number;
+  readonly fadeMs: number;
+  readonly bufferSeconds: number;
+  readonly actions: readonly OfflineAction[];
+}
+
+/** What an offline render produced. */
+export interface OfflineResult {
+  readonly output: number[];
+  readonly status: PlaybackStatus;
+  readonly prerollFrames: number;
+  readonly fadeFrames: number;
+  readonly capacity: number;
+  /** Frames accepted by each `write` action (tryWrite counts), in order. */
+  readonly written: number[];
+  /** Per `stale-write`: [tryWrite count, write() result]. */
+  readonly stale: [number, boolean][];
+  readonly endTokens: number[];
+  /** Counts passed to `onUnderrun`. */
+  readonly underrunEvents: number[];
+  /** Whether `drained(lastToken)` resolved. */
+  readonly drained: boolean;
+}
+
+/** Result of a live (real-time `AudioContext`) streaming run. */
+export interface LiveStreamResult {
+  readonly transport: 'sab' | 'port';
+  readonly crossOriginIsolated: boolean;
+  readonly contextRate: number;
+  readonly totalFrames: number;
+  /** `framesPlayed` observed right before the second chunk was written (> 0: playback began with chunk 1). */
+  readonly playedBeforeSecondWrite: number;
+  /** State observed at that moment. */
+  readonly stateBeforeSecondWrite: string;
+  readonly status: PlaybackStatus;
+  /** Non-silent samples that reached the destination, compared with what was written. */
+  readonly recorded: { readonly count: number; readonly firstMismatch: number };
+  readonly underrunEvents: number[];
+  readonly producer?: { readonly waits: number; readonly written: number; readonly transport: string };
+}
+
+/** Result of the live pause/resume/stop run. */
+export interface LiveControlResult {
+  readonly transport: 'sab' | 'port';
+  readonly pausedState: string;
+  readonly playedAtPause: number;
+  readonly playedAfterPauseWait: number;
+  readonly quantaDuringPause: number;
+  readonly playedAfterResume: number;
+  readonly afterStop: PlaybackStatus;
+  readonly staleWriteAccepted: boolean;
+  readonly drainedAfterStop: boolean;
+  readonly afterRestart: PlaybackStatus;
+  readonly restartFrames: number;
+  /** Rate of the context the player created itself. */
+  readonly contextRate: number;
+  /** `context.state` after `dispose()` (the player closes a context it created). */
+  readonly contextStateAfterDispose: string;
+}
+
+/** Result of the processor-failure run. */
+export interface CrashResult {
+  readonly onErrorCode: string | null;
+  readonly drainedRejection: string | null;
+  readonly writeRejection: string | null;
+}
+
+/** Result of the WebGPU probe. */
+export interface GpuProbe {
+  readonly hasGpu: boolean;
+  readonly adapter: boolean;
+  readonly isFallbackAdapter: boolean | null;
+  readonly vendor: string;
+  readonly architecture: string;
+  /** `data[i] * 2 + 1` computed by a compute shader for data = [0, 1, …, 255]. */
+  readonly computed: number[];
+}
+
+/** `window.playback` (pages/playback.ts). */
+export interface PlaybackApi {
+  offline(scenario: OfflineScenario): Promise<OfflineResult>;
+  liveStream(options: { chunkSeconds: number[]; contextRate?: number; workletUrl?: string }): Promise<LiveStreamResult>;
+  liveControl(): Promise<LiveControlResult>;
+  workerRing(options: { seconds: number; bufferSeconds: number; seed: number }): Promise<LiveStreamResult>;
+  crash(): Promise<CrashResult>;
+  createIsSynchronous(): Promise<{ constructedBeforeAwait: number; same: boolean; rate: number }>;
+  loadFailures(): Promise<{ missing: string; wrongName: string }>;
+}
+
+/** `window.webgpu` (pages/webgpu.ts). */
+export interface WebGpuApi {
+  probe(): Promise<GpuProbe>;
+  probeInWorker(): Promise<GpuProbe>;
+}
+
+// Declared as always present: the tests only call them on the page that sets them (after `testReady`).
+declare global {
+  interface Window {
+    testReady: boolean;
+    playback: PlaybackApi;
+    webgpu: WebGpuApi;
+  }
+}
