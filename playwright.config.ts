@@ -41,6 +41,8 @@ export default defineConfig<BrowserTestOptions>({
         '--disable-quic',
         '--enable-unsafe-webgpu',
         '--autoplay-policy=no-user-gesture-required',
+        // performance.measureUserAgentSpecificMemory() answers at once instead of at the next GC (memory test)
+        '--enable-blink-features=ForceEagerMeasureMemory',
       ],
     },
     trace: 'retain-on-failure',

@@ -492,14 +492,16 @@ export class CosyVoice {
     input: string | AsyncIterable<string> | Iterable<string>,
     options: RequestOptions,
   ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
+    // reserve our place in the request queue synchronously, so concurrent streams run one after another
     let release: () => void = () => undefined;
     const turn = new Promise<void>((resolve) => {
       release = resolve;
     });
-    await this.#enqueue(() => Promise.resolve(), options.signal);
     const previous = this.#queue;
     this.#queue = previous.then(() => turn);
     try {
+      await previous;
+      options.signal?.throwIfAborted();
       return yield* this.#run(input, options, 'stream');
     } finally {
       release();
@@ -537,16 +539,26 @@ export class CosyVoice {
     };
     options.signal?.addEventListener('abort', stopOnAbort, { once: true });
     try {
-      const iterator = this.stream(input, options);
-      let step = await iterator.next();
-      while (step.done !== true) {
-        await p.write(step.value.samples, options.signal === undefined ? {} : { signal: options.signal });
-        step = await iterator.next();
+      // for-await closes the stream (cancelling the request) if writing throws, e.g. on abort
+      const stream = this.stream(input, options);
+      let metrics: RequestMetrics | undefined;
+      for (;;) {
+        const step = await stream.next();
+        if (step.done === true) {
+          metrics = step.value;
+          break;
+        }
+        try {
+          await p.write(step.value.samples, options.signal === undefined ? {} : { signal: options.signal });
+        } catch (error) {
+          await stream.return(undefined);
+          throw error;
+        }
       }
       const token = p.end();
       await p.drained(token);
       options.signal?.throwIfAborted();
-      return step.value;
+      return metrics;
     } finally {
       options.signal?.removeEventListener('abort', stopOnAbort);
     }

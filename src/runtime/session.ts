@@ -77,6 +77,8 @@ export class GraphSession {
     const sessionOptions: OrtSessionOptions = {
       executionProviders: [...executionProviders(options.device)],
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      // warnings such as "some nodes were not assigned to the preferred EP" (shape ops on CPU) are expected noise
+      logSeverityLevel: 3,
       ...(options.externalData === undefined
         ? {}
         : { externalData: options.externalData.map((f) => ({ path: f.path, data: f.data })) }),

@@ -9,11 +9,13 @@
  * - Single `Range: bytes=…` requests are answered with `206` (or `416`), honouring `If-Range`, because the model
  *   loader resumes downloads with them. Multi-range requests get the whole file (`200`), as RFC 9110 allows.
  * - `?abortAfter=N` on any file URL destroys the connection after N body bytes (simulates an interrupted download).
+ * - `/corrupt/<path>` serves `/<path>` of the other mounts with byte 100 inverted, except JSON files (a model package
+ *   whose manifest is intact but one of whose files is damaged in transit or on the server).
  * - Binds 127.0.0.1 on an automatically chosen port (a secure context for `http:`).
  *
  * Run by hand: `npx tsx test/browser/server.ts [--isolated] [--port 8080]`.
  */
-import { createReadStream, statSync, type Stats } from 'node:fs';
+import { createReadStream, readFileSync, statSync, type Stats } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve, sep } from 'node:path';
@@ -50,6 +52,7 @@ export const DEFAULT_MOUNTS: Readonly<Record<string, string>> = {
   '/fixtures/': join(ROOT, 'test/fixtures'),
   '/dist/': join(ROOT, 'dist'),
   '/node_modules/': join(ROOT, 'node_modules'),
+  '/shared-data/': resolve(ROOT, '../shared/data'),
 };
 
 const TYPES: Readonly<Record<string, string>> = {
@@ -125,7 +128,8 @@ function handle(request: IncomingMessage, response: ServerResponse, options: Req
     response.end(request.method === 'HEAD' ? undefined : body);
     return;
   }
-  const file = resolveFile(options.mounts, url.pathname);
+  const corrupt = url.pathname.startsWith('/corrupt/');
+  const file = resolveFile(options.mounts, corrupt ? url.pathname.slice('/corrupt'.length) : url.pathname);
   let stats: Stats | undefined;
   try {
     stats = file === null ? undefined : statSync(file);
@@ -134,6 +138,13 @@ function handle(request: IncomingMessage, response: ServerResponse, options: Req
   }
   if (file === null || stats === undefined || !stats.isFile()) {
     response.writeHead(404, { 'Content-Type': 'text/plain' }).end(`not found: ${url.pathname}\n`);
+    return;
+  }
+  if (corrupt && extname(file) !== '.json') {
+    const body = readFileSync(file);
+    if (body.length > 100) body[100] = (body[100] ?? 0) ^ 0xff;
+    response.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length });
+    response.end(request.method === 'HEAD' ? undefined : body);
     return;
   }
   const size = stats.size;

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from tools.reference.config import HiftConfig
-from tools.reference.hift import MAGNITUDE_CLIP, HiFT
+from tools.reference.hift import MAGNITUDE_CLIP, HiFT, padded_channels, portable_ops, zero_padded_input_channels
 
 OPSET = 17
 FLOAT = onnx.TensorProto.FLOAT
@@ -116,8 +116,14 @@ def export_hift_f0(hift: HiFT, path: str | Path) -> Path:
 
 def export_hift_decoder(hift: HiFT, path: str | Path) -> Path:
     """Write ``hift_decoder`` (fp32, opset 17, weight norm folded) to ``path``; ``cache_source`` may be empty."""
-    graph = HiftDecoderGraph(folded_copy(hift))
-    return _export(graph, example_decoder_inputs(hift.cfg), Path(path), decoder_io(hift.cfg))
+    folded = folded_copy(hift)
+    for conv in folded.source_downs:
+        # a constant in the graph, not a run-time pad of the weight
+        conv.portable_weight = zero_padded_input_channels(conv.weight, padded_channels(conv.in_channels))  # type: ignore[assignment]
+    graph = HiftDecoderGraph(folded)
+    # the same function with ops that are exact on every backend, WebGPU included (see hift.portable_ops)
+    with portable_ops():
+        return _export(graph, example_decoder_inputs(hift.cfg), Path(path), decoder_io(hift.cfg))
 
 
 def _export(module: nn.Module, args: tuple[Tensor, ...], path: Path, io: GraphIo) -> Path:

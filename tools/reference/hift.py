@@ -12,8 +12,9 @@ the checkpoint loads with ``strict=True``.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +201,76 @@ def _weight_normed_conv(in_ch: int, out_ch: int, kernel_size: int, dilation: int
     return weight_norm(conv)
 
 
+_TWO_PI_HI = 6.28125  # few mantissa bits: k · HI is exact in float32 for |k| < 2^16 (Cody–Waite reduction)
+_TWO_PI_LO = 2 * math.pi - 6.28125
+_SIN_TAYLOR = [(-1) ** n / math.factorial(2 * n + 1) for n in range(1, 10)]  # x^3 … x^19
+
+
+def precise_sin(x: Tensor) -> Tensor:
+    """sin with ≈1e-7 absolute error for |x| < 1e4, built from Round, Mul and Add only.
+
+    Why: WGSL only promises an absolute error of 2^-11 for ``sin`` on [−π, π] (and nothing outside), and Snake
+    divides ``sin²(αx)`` by a small ``α``, which amplifies it (measured: max |Δwave| 0.049 for HiFT on WebGPU vs
+    wasm). The exported ``hift_decoder`` uses this instead of the Sin op, so every execution provider computes the
+    same function: reduce to [−π, π] (two-constant Cody–Waite), then the odd Taylor series to x^19 (error
+    π^21/21! ≈ 5e-10).
+    """
+    k = torch.round(x * (1.0 / (2 * math.pi)))
+    r = (x - k * _TWO_PI_HI) - k * _TWO_PI_LO
+    r2 = r * r
+    poly = torch.full_like(r, _SIN_TAYLOR[-1])
+    for c in reversed(_SIN_TAYLOR[:-1]):
+        poly = poly * r2 + c
+    return r + r * r2 * poly
+
+
+# onnxruntime-web 1.30's WebGPU Conv is wrong when the input channels are not a multiple of 4 (kernel > 1): max
+# error 6.1 on values of ±1 for HiFT's 18-channel source STFT feeding ``source_downs`` (found by bisecting the graph
+# against wasm, then probing Conv shapes: 18, 54 and 270 input channels fail; 16, 64, 100, 136, 256, 540 pass).
+# The exported graph therefore carries the source STFT with 2 extra all-zero channels (zero DFT kernels) and the
+# ``source_downs`` weights with matching zero input channels: the same numbers, 20 channels.
+PORTABLE_CHANNEL_MULTIPLE = 4
+
+
+def padded_channels(channels: int) -> int:
+    return -(-channels // PORTABLE_CHANNEL_MULTIPLE) * PORTABLE_CHANNEL_MULTIPLE
+
+
+def zero_padded_input_channels(weight: Tensor, channels: int) -> Tensor:
+    """``weight`` ``[out, in, k]`` with zero input channels appended up to ``channels``."""
+    with torch.no_grad():
+        return F.pad(weight.detach(), (0, 0, 0, channels - weight.shape[1])).contiguous()
+
+
+def _portable_source_down(x: Tensor, conv: nn.Conv1d) -> Tensor:
+    """``conv`` on the channel-padded source STFT, with its weight padded the same way (see above)."""
+    weight = getattr(conv, "portable_weight", None)
+    if weight is None:
+        weight = zero_padded_input_channels(conv.weight, padded_channels(conv.in_channels))
+    padding = conv.padding[0]
+    assert isinstance(padding, int)
+    return F.conv1d(x, weight, conv.bias, conv.stride[0], padding, conv.dilation[0])
+
+
+_sin: Callable[[Tensor], Tensor] = torch.sin
+_source_down: Callable[[Tensor, nn.Conv1d], Tensor] = lambda x, conv: conv(x)  # noqa: E731
+_source_channels: int | None = None
+
+
+@contextlib.contextmanager
+def portable_ops() -> Iterator[None]:
+    """Within the block HiFT computes the same function with ops that are exact on every onnxruntime backend (used
+    for the ONNX export): :func:`precise_sin` for Snake and the phase, and the source STFT padded to a multiple of
+    4 channels (see ``PORTABLE_CHANNEL_MULTIPLE``)."""
+    global _sin, _source_down, _source_channels
+    previous = (_sin, _source_down, _source_channels)
+    _sin, _source_down, _source_channels = precise_sin, _portable_source_down, PORTABLE_CHANNEL_MULTIPLE
+    try:
+        yield
+    finally:
+        _sin, _source_down, _source_channels = previous
+
+
 class Snake(nn.Module):
     """``x + sin²(α·x) / (α + 1e-9)`` with a per-channel, linear-scale ``alpha`` of shape ``[C]``."""
 
@@ -209,7 +280,7 @@ class Snake(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         alpha = self.alpha[None, :, None]
-        return x + (1.0 / (alpha + SNAKE_EPS)) * torch.sin(x * alpha).pow(2)
+        return x + (1.0 / (alpha + SNAKE_EPS)) * _sin(x * alpha).pow(2)
 
 
 class ResBlock(nn.Module):
@@ -359,7 +430,10 @@ class HiFT(nn.Module):
         windowed-DFT kernels, so the exported graph has no STFT/DFT op (spec §6.3, §6.5).
         """
         padded = F.pad(source, (self.cfg.n_fft // 2, self.cfg.n_fft // 2), mode="reflect")
-        return F.conv1d(padded, self.stft_kernels.to(source.dtype), stride=self.cfg.hop_len)
+        kernels = self.stft_kernels.to(source.dtype)
+        if _source_channels is not None:  # portable export: extra all-zero channels (see PORTABLE_CHANNEL_MULTIPLE)
+            kernels = F.pad(kernels, (0, 0, 0, 0, 0, padded_channels(kernels.shape[0]) - kernels.shape[0]))
+        return F.conv1d(padded, kernels, stride=self.cfg.hop_len)
 
     def decode(self, mel: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
         """Decoder: ``(magnitude, phase)``, each ``[B, n_fft/2+1, 120T+1]``; magnitude = ``exp`` (not yet clipped)."""
@@ -367,12 +441,12 @@ class HiFT(nn.Module):
         x = self.conv_pre(mel)
         for stage in range(self.num_stages):
             x = self._upsample_stage(x, stage)
-            x = x + self.source_resblocks[stage](self.source_downs[stage](source_spec))
+            x = x + self.source_resblocks[stage](_source_down(source_spec, self.source_downs[stage]))
             x = self._multi_receptive_field(x, stage)
         x = self.conv_post(F.leaky_relu(x, POST_LRELU_SLOPE))
         n_bins = self.cfg.n_fft // 2 + 1
         # The sin on the phase channels is "redundant" per upstream's comment but changes the values: keep it (§6.2).
-        return torch.exp(x[:, :n_bins]), torch.sin(x[:, n_bins:])
+        return torch.exp(x[:, :n_bins]), _sin(x[:, n_bins:])
 
     def _upsample_stage(self, x: Tensor, stage: int) -> Tensor:
         x = self.ups[stage](F.leaky_relu(x, self.cfg.lrelu_slope))

@@ -225,3 +225,19 @@ def test_magnitude_is_clipped_inside_the_graph(hift: HiFT, vectors: dict[str, np
     # 6.04) is applied as the relative bound it amounts to (3.3e-6; observed 1.0e-6).
     relative_tol = TOL_STORED_S_MAGNITUDE / float(vectors["magnitude"].max())
     np.testing.assert_allclose(magnitude, unclipped.clamp(max=MAGNITUDE_CLIP).numpy(), rtol=relative_tol, atol=0)
+
+
+def test_decoder_graph_uses_portable_ops(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No Sin op (WebGPU's is only accurate to ~5e-4, which Snake amplifies) and no Conv whose input channels are not
+    a multiple of 4 (wrong on onnxruntime-web's WebGPU EP); the rewrites compute the same function."""
+    from tools.reference.hift import precise_sin
+
+    hift = load_hift(UPSTREAM_VECTORS / "hift.pt", load_checkpoint_config(UPSTREAM_VECTORS).hift)
+    path = export_hift_decoder(hift, tmp_path / "hift_decoder.onnx")
+    graph = onnx.load(str(path)).graph
+    assert "Sin" not in {n.op_type for n in graph.node}
+    weights = {t.name: list(t.dims) for t in graph.initializer}
+    conv_inputs = [weights[n.input[1]][1] for n in graph.node if n.op_type == "Conv" and n.input[1] in weights]
+    assert conv_inputs and all(c == 1 or c % 4 == 0 for c in conv_inputs), conv_inputs
+    x = torch.linspace(-2000.0, 2000.0, 400_001)
+    assert (precise_sin(x).double() - torch.sin(x.double())).abs().max().item() < 1e-6

@@ -120,5 +120,49 @@ declare global {
     testReady: boolean;
     playback: PlaybackApi;
     webgpu: WebGpuApi;
+    tts: TtsPageApi;
   }
+}
+
+/** `window.tts` of the `tts` page (public API end to end). */
+export interface TtsPageApi {
+  create(options: {
+    readonly model?: string;
+    readonly device?: string | Record<string, string>;
+    readonly dtype?: string;
+    readonly topology?: 'split' | 'merged';
+    readonly cache?: 'cache-api' | 'none';
+  }): Promise<
+    | {
+        readonly ok: true;
+        readonly placement: Record<string, { device: string; dtype: string }>;
+        readonly events: Array<Record<string, unknown>>;
+        readonly ms: number;
+      }
+    | { readonly ok: false; readonly code: string; readonly message: string; readonly events: [] }
+  >;
+  loadVoice(bytes: number[]): { readonly promptTokens: number };
+  clone(
+    url: string,
+    transcript?: string,
+  ): Promise<{ promptTokens: number[]; promptTextIds: number[]; embedding: number[] }>;
+  synthesize(text: string, seed: number): Promise<{ samples: number[]; seed: number; wavBytes: number; rtf: number }>;
+  stream(text: string, seed: number): Promise<{ chunks: number[][] }>;
+  speak(
+    text: string,
+    seed: number,
+    abortAfterChunks?: number,
+  ): Promise<{
+    error: string | undefined;
+    firstAudioMs: number;
+    chunkLog: Array<{ index: number; framesPlayed: number }>;
+    framesPlayed: number;
+    framesPlayedLater: number;
+    underruns: number;
+    state: string;
+    transport: string;
+  }>;
+  memory(): Promise<number>;
+  isolated(): boolean;
+  dispose(): Promise<void>;
 }

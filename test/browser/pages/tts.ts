@@ -1,0 +1,143 @@
+/**
+ * Test page for the public API end to end: `CosyVoice` with its real workers (bundled from workers/*.worker.ts) on
+ * the tiny fixture package. Exposes `window.tts`; every result is plain JSON.
+ */
+import { CosyVoice } from '../../../src/index.ts';
+import type { DeviceRequest, DtypeRequest, LoadProgressEvent, VoiceProfile } from '../../../src/index.ts';
+import type { TtsPageApi } from './api.ts';
+
+const worker = (file: string, name: string) => () =>
+  new Worker(new URL(file, import.meta.url), { type: 'module', name });
+const workers = {
+  lm: worker('./tts-lm.worker.js', 'tts-lm'),
+  flow: worker('./tts-flow.worker.js', 'tts-flow'),
+  vocoder: worker('./tts-vocoder.worker.js', 'tts-vocoder'),
+  acoustic: worker('./tts-acoustic.worker.js', 'tts-acoustic'),
+  voice: worker('./tts-voice.worker.js', 'tts-voice'),
+};
+
+let tts: CosyVoice | undefined;
+let voice: VoiceProfile | undefined;
+
+function need(): CosyVoice {
+  if (tts === undefined) throw new Error('call create() first');
+  return tts;
+}
+
+/** A TTSError's code, or the name of other errors (a DOMException's numeric `code` is not what we want). */
+function errorCode(error: unknown): string {
+  if (error instanceof DOMException) return error.name;
+  return (error as { code?: string; name?: string }).code ?? (error as { name?: string }).name ?? String(error);
+}
+
+const api: TtsPageApi = {
+  async create(options) {
+    const events: LoadProgressEvent[] = [];
+    const started = performance.now();
+    try {
+      tts = await CosyVoice.create({
+        model: new URL(options.model ?? '/fixtures/tiny-package/', location.href).href,
+        device: (options.device ?? 'wasm') as DeviceRequest | Record<string, DeviceRequest>,
+        dtype: (options.dtype ?? 'fp32') as DtypeRequest,
+        topology: options.topology ?? 'split',
+        cache: options.cache ?? 'none',
+        assets: { workers, ortWasmPaths: '/node_modules/onnxruntime-web/dist/' },
+        onProgress: (e) => events.push(e),
+      });
+    } catch (error) {
+      return { ok: false, code: errorCode(error), message: String((error as Error).message), events: [] };
+    }
+    return {
+      ok: true,
+      placement: tts.placement as Record<string, { device: string; dtype: string }>,
+      events: events.map((e) => JSON.parse(JSON.stringify(e)) as Record<string, unknown>),
+      ms: performance.now() - started,
+    };
+  },
+
+  loadVoice(bytes) {
+    voice = need().loadVoice(Uint8Array.from(bytes));
+    return { promptTokens: voice.promptTokens.length };
+  },
+
+  async clone(url, transcript) {
+    const blob = await (await fetch(url)).blob();
+    const cloned = await need().cloneVoice(blob, transcript === undefined ? {} : { transcript });
+    return {
+      promptTokens: Array.from(cloned.promptTokens),
+      promptTextIds: Array.from(cloned.promptTextIds),
+      embedding: Array.from(cloned.embedding),
+    };
+  },
+
+  async synthesize(text, seed) {
+    const audio = await need().synthesize(text, { voice: voice as VoiceProfile, seed });
+    const wav = new Uint8Array(await audio.toWav().arrayBuffer());
+    return {
+      samples: Array.from(audio.samples),
+      seed: audio.metrics.seed,
+      wavBytes: wav.length,
+      rtf: audio.metrics.rtf,
+    };
+  },
+
+  async stream(text, seed) {
+    const chunks: number[][] = [];
+    for await (const c of need().stream(text, { voice: voice as VoiceProfile, seed }))
+      chunks.push(Array.from(c.samples));
+    return { chunks };
+  },
+
+  async speak(text, seed, abortAfterChunks) {
+    const t = need();
+    const player = await t.unlockAudio();
+    const controller = new AbortController();
+    const chunkLog: Array<{ index: number; framesPlayed: number }> = [];
+    let firstAudio = -1;
+    const offs = [
+      t.on('first-audio', (e) => (firstAudio = e.ttfaMs)),
+      t.on('chunk', (e) => {
+        chunkLog.push({ index: e.index, framesPlayed: player.lastStatus.framesPlayed });
+        if (abortAfterChunks !== undefined && chunkLog.length >= abortAfterChunks) controller.abort();
+      }),
+    ];
+    const before = (await player.status()).framesPlayed;
+    let error: string | undefined;
+    try {
+      await t.speak(text, { voice: voice as VoiceProfile, seed, signal: controller.signal });
+    } catch (e) {
+      error = errorCode(e);
+    } finally {
+      for (const off of offs) off();
+    }
+    const after = await player.status();
+    await new Promise((r) => setTimeout(r, 300));
+    const later = await player.status();
+    return {
+      error,
+      firstAudioMs: firstAudio,
+      chunkLog,
+      framesPlayed: after.framesPlayed - before,
+      framesPlayedLater: later.framesPlayed - before,
+      underruns: after.underruns,
+      state: later.state,
+      transport: player.transport,
+    };
+  },
+
+  async memory() {
+    const perf = performance as Performance & { measureUserAgentSpecificMemory?: () => Promise<{ bytes: number }> };
+    if (perf.measureUserAgentSpecificMemory === undefined) return -1;
+    return (await perf.measureUserAgentSpecificMemory()).bytes;
+  },
+
+  isolated: () => crossOriginIsolated,
+
+  async dispose() {
+    await tts?.dispose();
+    tts = undefined;
+  },
+};
+
+window.tts = api;
+window.testReady = true;

@@ -1,0 +1,163 @@
+/**
+ * The public API end to end in Chromium: CosyVoice with its real workers (LM, flow, vocoder) on the tiny fixture
+ * package, with and without cross-origin isolation (projects), on WASM and on WebGPU (SwiftShader adapter).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serializeVoice } from '../../src/models/voice/voice-profile.ts';
+import { voiceModelInfo } from '../../src/models/voice/voice-profile.ts';
+import { parseManifest } from '../../src/loader/manifest.ts';
+import { floats, ints, maxAbsDiff, need, readNpz } from '../helpers/npz.ts';
+import { expect, test } from './fixtures.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const GOLDEN = join(ROOT, 'test/fixtures/golden');
+const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
+const voiceNpz = readNpz(join(GOLDEN, 'voice.npz'));
+const manifest = parseManifest(
+  JSON.parse(readFileSync(join(ROOT, 'test/fixtures/tiny-package/manifest.json'), 'utf8')),
+);
+const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<string, { text: string }>;
+const ZH = texts['zh']?.text ?? '';
+const SEED = Number((need(e2e, 'seed').data as BigInt64Array)[0]);
+
+/** The golden voice as a voice file (what an app would have saved). */
+const VOICE = Array.from(
+  serializeVoice({
+    promptTextIds: Int32Array.from(ints(need(voiceNpz, 'prompt_text_ids'))),
+    promptTokens: Int32Array.from(ints(need(voiceNpz, 'prompt_tokens'))),
+    promptFeat: floats(need(voiceNpz, 'prompt_feat')),
+    embedding: floats(need(voiceNpz, 'embedding')),
+    model: voiceModelInfo(manifest),
+    sampleRate: 24000,
+  }),
+);
+
+test.describe('CosyVoice on WASM', () => {
+  test('loads with progress that adds up, and delivers the reference audio for the seed', async ({ openPage }) => {
+    const page = await openPage('tts');
+    const created = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+    expect(created.ok).toBe(true);
+    if (!created.ok) return;
+    expect(Object.values(created.placement).map((p) => p.device)).toEqual(['wasm', 'wasm', 'wasm', 'wasm']);
+    // progress: one load-start whose total is the sum of the files, every file reported done at its size
+    const start = created.events.find((e) => e['type'] === 'load-start') as {
+      totalBytes: number;
+      files: Array<{ file: string; bytes: number }>;
+    };
+    expect(start.totalBytes).toBe(start.files.reduce((n, f) => n + f.bytes, 0));
+    const done = created.events.filter((e) => e['type'] === 'file-done').map((e) => e['file']);
+    expect(new Set(done)).toEqual(new Set(start.files.map((f) => f.file)));
+    const last = created.events.filter((e) => e['type'] === 'load-progress').at(-1);
+    expect(last).toMatchObject({ loaded: start.totalBytes, total: start.totalBytes, fraction: 1 });
+    expect(created.events.filter((e) => e['type'] === 'session-ready')).toHaveLength(3);
+    expect(created.events.at(-1)?.['type']).toBe('ready');
+
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    const offline = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
+      text: ZH,
+      seed: SEED,
+    });
+    const reference = floats(need(e2e, 'offline_wave'));
+    expect(offline.samples.length).toBe(reference.length);
+    expect(maxAbsDiff(Float32Array.from(offline.samples), reference)).toBeLessThan(1e-4);
+    expect(offline.wavBytes).toBe(44 + 2 * reference.length);
+
+    const streamed = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text: ZH, seed: SEED });
+    expect(streamed.chunks.map((c) => c.length)).toEqual(ints(need(e2e, 'stream_chunk_samples')));
+    expect(maxAbsDiff(Float32Array.from(streamed.chunks.flat()), floats(need(e2e, 'stream_wave')))).toBeLessThan(1e-4);
+    await page.evaluate(() => window.tts.dispose());
+  });
+
+  test('speak(): audio reaches the worklet and plays before synthesis ends; abort silences it and the workers stay usable', async ({
+    openPage,
+    isolated,
+  }) => {
+    const page = await openPage('tts');
+    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    const long = `${ZH}${ZH}${ZH}`;
+    const spoken = await page.evaluate(({ text, seed }) => window.tts.speak(text, seed), { text: long, seed: 3 });
+    expect(spoken.error).toBeUndefined();
+    expect(spoken.transport).toBe(isolated ? 'sab' : 'port');
+    expect(spoken.chunkLog.length).toBeGreaterThan(2);
+    // the first chunk was already audible when the last chunk was synthesised
+    expect(spoken.chunkLog.at(-1)?.framesPlayed ?? 0).toBeGreaterThan(0);
+    expect(spoken.firstAudioMs).toBeGreaterThan(0);
+    const offline = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text: long, seed: 3 });
+    expect(spoken.framesPlayed).toBe(offline.chunks.flat().length);
+
+    const aborted = await page.evaluate(({ text, seed }) => window.tts.speak(text, seed, 1), { text: long, seed: 3 });
+    expect(aborted.error).toBe('AbortError');
+    expect(aborted.framesPlayedLater).toBe(aborted.framesPlayed); // silent after the abort
+    expect(aborted.framesPlayed).toBeLessThan(offline.chunks.flat().length);
+
+    const again = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), { text: ZH, seed: SEED });
+    expect(maxAbsDiff(Float32Array.from(again.samples), floats(need(e2e, 'offline_wave')))).toBeLessThan(1e-4);
+    await page.evaluate(() => window.tts.dispose());
+  });
+
+  test('clones a voice from a real recording in a worker', async ({ openPage }) => {
+    const page = await openPage('tts');
+    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', topology: 'merged' }));
+    const cloned = await page.evaluate(
+      (transcript) => window.tts.clone('/shared-data/prompts/zero_shot_prompt.wav', transcript),
+      texts['prompt']?.text ?? '',
+    );
+    expect(cloned.promptTokens).toEqual(ints(need(voiceNpz, 'prompt_tokens')));
+    expect(maxAbsDiff(Float32Array.from(cloned.embedding), floats(need(voiceNpz, 'embedding')))).toBeLessThan(1e-4);
+    await page.evaluate(() => window.tts.dispose());
+  });
+
+  test('a corrupted model file is rejected with ERR_ASSET_INTEGRITY', async ({ openPage }) => {
+    const page = await openPage('tts');
+    const created = await page.evaluate(() => window.tts.create({ model: '/corrupt/fixtures/tiny-package/' }));
+    expect(created).toMatchObject({ ok: false, code: 'ERR_ASSET_INTEGRITY' });
+  });
+
+  test('20 consecutive utterances without memory growth', { tag: '@isolated-only' }, async ({ openPage }) => {
+    const page = await openPage('tts');
+    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    const run = (n: number) =>
+      page.evaluate(
+        async ({ text, n }) => {
+          for (let i = 0; i < n; i++) await window.tts.stream(text, i);
+        },
+        { text: ZH, n },
+      );
+    await run(5);
+    const before = await page.evaluate(() => window.tts.memory());
+    await run(20);
+    const after = await page.evaluate(() => window.tts.memory());
+    expect(before).toBeGreaterThan(0);
+    console.log(`memory: ${(before / 1e6).toFixed(1)} MB → ${(after / 1e6).toFixed(1)} MB after 20 utterances`);
+    expect(after - before).toBeLessThan(0.05 * before);
+    await page.evaluate(() => window.tts.dispose());
+  });
+});
+
+test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
+  test('forced WebGPU passes its self-test and gives the reference tokens and audio', async ({ openPage }) => {
+    test.setTimeout(300_000);
+    const page = await openPage('tts');
+    const created = await page.evaluate(() => window.tts.create({ device: 'webgpu', dtype: 'fp32' }));
+    expect(created.ok).toBe(true);
+    if (!created.ok) return;
+    expect(created.placement['lm']?.device).toBe('webgpu');
+    expect(created.placement['flow']?.device).toBe('webgpu');
+    expect(created.placement['vocoder']?.device).toBe('webgpu');
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    const offline = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
+      text: ZH,
+      seed: SEED,
+    });
+    const reference = floats(need(e2e, 'offline_wave'));
+    expect(offline.samples.length).toBe(reference.length);
+    // measured 2e-5 on SwiftShader; WGSL's looser float rules (e.g. exp, division) leave less margin than wasm
+    const error = maxAbsDiff(Float32Array.from(offline.samples), reference);
+    console.log(`WebGPU vs reference: max |Δ| ${error.toExponential(2)}`);
+    expect(error).toBeLessThan(1e-3);
+    await page.evaluate(() => window.tts.dispose());
+  });
+});
