@@ -4,13 +4,23 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 /** Folders whose code also runs in workers (no DOM globals allowed). */
-const universal = ['src/dsp/**', 'src/text/**', 'src/runtime/**', 'src/models/**', 'src/loader/**', 'src/engine/**', 'src/stages/**'];
+const universal = [
+  'src/dsp/**',
+  'src/text/**',
+  'src/runtime/**',
+  'src/models/**',
+  'src/loader/**',
+  'src/engine/**',
+  'src/stages/**',
+];
 
 export default tseslint.config(
   {
     ignores: [
       'node_modules',
       'dist',
+      'build',
+      'test-results',
       '.venv',
       'test/fixtures',
       'public',

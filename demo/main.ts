@@ -10,7 +10,19 @@ import VoiceWorker from '../workers/voice.worker.ts?worker';
 import { CosyVoice, isAbortError } from 'cosyvoice-web';
 import type { DeviceRequest, VoiceProfile } from 'cosyvoice-web';
 
-const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed getElementById, on purpose
+function $<T extends HTMLElement = HTMLElement>(id: string): T {
+  return document.getElementById(id) as T;
+}
+
+/** Click handler that reports failures instead of leaving unhandled rejections. */
+function onClick(id: string, handler: () => Promise<void> | void): void {
+  $(id).addEventListener('click', () => {
+    Promise.resolve(handler()).catch((error: unknown) => {
+      status('metrics', `Error: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+}
 const workers = {
   lm: () => new LmWorker({ name: 'tts-lm' }),
   flow: () => new FlowWorker({ name: 'tts-flow' }),
@@ -34,7 +46,7 @@ function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
 }
 
-$('load').addEventListener('click', async () => {
+onClick('load', async () => {
   await tts?.dispose();
   tts = undefined;
   status('load-status', 'Loading…');
@@ -48,7 +60,12 @@ $('load').addEventListener('click', async () => {
           $<HTMLProgressElement>('progress').value = e.fraction;
           status('load-status', `Downloading ${mb(e.loaded)} / ${mb(e.total)}`);
         } else if (e.type === 'ready') {
-          status('load-status', `Ready: ${Object.entries(e.devices).map(([s, d]) => `${s} on ${d}`).join(', ')}`);
+          status(
+            'load-status',
+            `Ready: ${Object.entries(e.devices)
+              .map(([s, d]) => `${s} on ${d}`)
+              .join(', ')}`,
+          );
         }
       },
     });
@@ -58,13 +75,13 @@ $('load').addEventListener('click', async () => {
   }
 });
 
-async function promptBlob(): Promise<Blob | undefined> {
+function promptBlob(): Blob | undefined {
   const file = $<HTMLInputElement>('prompt-file').files?.[0];
   return file ?? recorded;
 }
 
 let recorded: Blob | undefined;
-$('record').addEventListener('click', async () => {
+onClick('record', async () => {
   const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
   const recorder = new MediaRecorder(stream);
   const parts: Blob[] = [];
@@ -81,14 +98,20 @@ $('record').addEventListener('click', async () => {
 
 function voiceReady(v: VoiceProfile): void {
   voice = v;
-  status('voice-status', `Voice ready: ${(v.promptTokens.length / 25).toFixed(1)} s prompt, ${v.promptTextIds.length > 0 ? 'with' : 'without'} transcript.`);
+  status(
+    'voice-status',
+    `Voice ready: ${(v.promptTokens.length / 25).toFixed(1)} s prompt, ${v.promptTextIds.length > 0 ? 'with' : 'without'} transcript.`,
+  );
   for (const id of ['speak-btn', 'download-btn', 'save-voice']) $<HTMLButtonElement>(id).disabled = false;
 }
 
-$('clone').addEventListener('click', async () => {
+onClick('clone', async () => {
   if (tts === undefined) return;
-  const blob = await promptBlob();
-  if (blob === undefined) return status('voice-status', 'Choose or record a recording first.');
+  const blob = promptBlob();
+  if (blob === undefined) {
+    status('voice-status', 'Choose or record a recording first.');
+    return;
+  }
   status('voice-status', 'Cloning…');
   try {
     voiceReady(await tts.cloneVoice(blob, { transcript: $<HTMLInputElement>('prompt-text').value }));
@@ -97,13 +120,15 @@ $('clone').addEventListener('click', async () => {
   }
 });
 
-$('save-voice').addEventListener('click', () => {
+onClick('save-voice', () => {
   if (tts === undefined || voice === undefined) return;
   const url = URL.createObjectURL(new Blob([tts.saveVoice(voice)]));
   Object.assign(document.createElement('a'), { href: url, download: 'voice.bin' }).click();
 });
 
-$('voice-file').addEventListener('change', async () => {
+$('voice-file').addEventListener('change', () => void loadVoiceFile());
+
+async function loadVoiceFile(): Promise<void> {
   const file = $<HTMLInputElement>('voice-file').files?.[0];
   if (tts === undefined || file === undefined) return;
   try {
@@ -111,7 +136,7 @@ $('voice-file').addEventListener('change', async () => {
   } catch (error) {
     status('voice-status', `Not a voice for this model: ${error instanceof Error ? error.message : String(error)}`);
   }
-});
+}
 
 function requestOptions() {
   const seed = $<HTMLInputElement>('seed').value;
@@ -123,17 +148,22 @@ function requestOptions() {
   };
 }
 
-$('speak-btn').addEventListener('click', async () => {
+onClick('speak-btn', async () => {
   if (tts === undefined || voice === undefined) return;
   current?.abort();
   current = new AbortController();
   void tts.unlockAudio(); // inside the click: creates/resumes the AudioContext
   $<HTMLButtonElement>('stop-btn').disabled = false;
-  const off = tts.on('first-audio', (e) => status('metrics', `First audio after ${e.ttfaMs.toFixed(0)} ms…`));
+  const off = tts.on('first-audio', (e) => {
+    status('metrics', `First audio after ${e.ttfaMs.toFixed(0)} ms…`);
+  });
   try {
     const m = await tts.speak($<HTMLTextAreaElement>('text').value, { ...requestOptions(), signal: current.signal });
     if (m !== undefined) {
-      status('metrics', `${m.audioSeconds.toFixed(1)} s of audio · first audio ${m.ttfaMs.toFixed(0)} ms · RTF ${m.rtf.toFixed(2)} · ${m.tokensPerSecond.toFixed(1)} tokens/s · seed ${m.seed}`);
+      status(
+        'metrics',
+        `${m.audioSeconds.toFixed(1)} s of audio · first audio ${m.ttfaMs.toFixed(0)} ms · RTF ${m.rtf.toFixed(2)} · ${m.tokensPerSecond.toFixed(1)} tokens/s · seed ${m.seed}`,
+      );
     }
   } catch (error) {
     if (!isAbortError(error)) status('metrics', `Error: ${error instanceof Error ? error.message : String(error)}`);
@@ -143,15 +173,18 @@ $('speak-btn').addEventListener('click', async () => {
   }
 });
 
-$('stop-btn').addEventListener('click', () => {
+onClick('stop-btn', () => {
   current?.abort();
 });
 
-$('download-btn').addEventListener('click', async () => {
+onClick('download-btn', async () => {
   if (tts === undefined || voice === undefined) return;
   status('metrics', 'Synthesizing…');
   const audio = await tts.synthesize($<HTMLTextAreaElement>('text').value, requestOptions());
   const url = URL.createObjectURL(audio.toWav());
   Object.assign(document.createElement('a'), { href: url, download: 'cosyvoice.wav' }).click();
-  status('metrics', `${audio.metrics.audioSeconds.toFixed(1)} s · RTF ${audio.metrics.rtf.toFixed(2)} · seed ${audio.metrics.seed}`);
+  status(
+    'metrics',
+    `${audio.metrics.audioSeconds.toFixed(1)} s · RTF ${audio.metrics.rtf.toFixed(2)} · seed ${audio.metrics.seed}`,
+  );
 });

@@ -12,7 +12,7 @@ import { Comlink } from './core/rpc.ts';
 import type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';
 import { defaultWorkers, WorkerHandle } from './core/spawn-worker.ts';
 import { decodeWav, encodeWav } from './dsp/index.ts';
-import type { PerStage, StreamingOptions, SynthesisOptions } from './engine/options.ts';
+import type { PerStage, SynthesisOptions } from './engine/options.ts';
 import { forStage, randomSeed, validateSynthesisOptions } from './engine/options.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
@@ -33,7 +33,7 @@ import {
 import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './runtime/device.ts';
 import { resolveDevice, resolveDtype } from './runtime/device.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
-import type { StageReady, StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
+import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
 
 /** Overridable asset locations (house style §1.7). */
 export interface CosyVoiceAssets {
@@ -258,9 +258,9 @@ export class CosyVoice {
         ? place('voice')
         : undefined;
     const factories: WorkerFactories = { ...defaultWorkers, ...options.assets?.workers };
-    const topology = options.topology ?? 'split';
+    const topology: string = options.topology ?? 'split'; // checked: JS callers may pass anything
     if (topology !== 'split' && topology !== 'merged')
-      throw invalidInput(`topology must be 'split' or 'merged', got ${String(topology)}.`);
+      throw invalidInput(`topology must be 'split' or 'merged', got ${topology}.`);
     const roles: Array<[WorkerRole, Stage[]]> =
       topology === 'split'
         ? [
@@ -304,19 +304,27 @@ export class CosyVoice {
             handle.guard(
               handle.remote.init(
                 config,
-                Comlink.proxy((p: WorkerFileProgress) => progress.file(p)),
+                Comlink.proxy((p: WorkerFileProgress) => {
+                  progress.file(p);
+                }),
               ),
             ),
             new Promise<never>((_, reject) => {
               if (signal?.aborted === true) reject(signal.reason as Error);
-              signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+              signal?.addEventListener(
+                'abort',
+                () => {
+                  reject(signal.reason as Error);
+                },
+                { once: true },
+              );
             }),
           ]);
           return racing;
         }),
       );
       const final: Record<string, { device: Device; dtype: Dtype }> = { ...placement };
-      for (const r of ready.flat() as StageReady[]) {
+      for (const r of ready.flat()) {
         final[r.stage] = { device: r.device, dtype: r.dtype };
         if (r.fallbackReason !== undefined) rememberFallback(decisionKey, r.stage, r.fallbackReason);
         options.onProgress?.({ type: 'session-ready', stage: r.stage, device: r.device, dtype: r.dtype, ms: r.ms });
@@ -345,7 +353,7 @@ export class CosyVoice {
     type: T,
     listener: (event: Extract<RuntimeEvent, { type: T }>) => void,
   ): () => void {
-    return this.#events.on(type, listener as (e: Extract<LoadProgressEvent | RuntimeEvent, { type: T }>) => void);
+    return this.#events.on(type, listener);
   }
 
   #assertUsable(): void {
@@ -645,7 +653,9 @@ export class CosyVoice {
               ? {}
               : { ortWasmPaths: this.options.assets.ortWasmPaths }),
           },
-          Comlink.proxy((p: WorkerFileProgress) => progress.file(p)),
+          Comlink.proxy((p: WorkerFileProgress) => {
+            progress.file(p);
+          }),
         ),
       );
     } catch (error) {

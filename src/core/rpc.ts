@@ -22,7 +22,7 @@ export function installRpc(): void {
   if (original === undefined) return;
   Comlink.transferHandlers.set('throw', {
     canHandle: (value: unknown): value is ThrownValue => original.canHandle(value),
-    serialize: (thrown: unknown) => [serializeError((thrown as ThrownValue).value) as SerializedError, []],
+    serialize: (thrown: unknown) => [serializeError((thrown as ThrownValue).value), []],
     deserialize: (data: unknown) => {
       throw deserializeError(data as SerializedError);
     },

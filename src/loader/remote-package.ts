@@ -96,7 +96,11 @@ export class RemotePackageFiles {
       ...(this.options.retries === undefined ? {} : { retries: this.options.retries }),
       ...(report === undefined
         ? {}
-        : { onProgress: (loaded, total, fromCache) => { report({ file, loaded, total, fromCache, done: false }); } }),
+        : {
+            onProgress: (loaded, total, fromCache) => {
+              report({ file, loaded, total, fromCache, done: false });
+            },
+          }),
     };
     const result = await fetchVerified(
       { url: fileUrl(this.baseUrl, file.path), bytes: file.bytes, sha256: file.sha256 },

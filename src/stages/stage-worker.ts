@@ -6,7 +6,7 @@
  */
 import { TTSError } from '../errors.ts';
 import type { ManifestFile, ModelManifest } from '../loader/manifest.ts';
-import { parseManifest } from '../loader/manifest.ts';
+import { parseManifest, stageDtypes } from '../loader/manifest.ts';
 import type { FileProgress } from '../loader/remote-package.ts';
 import { RemotePackageFiles } from '../loader/remote-package.ts';
 import { CacheApiStore, NO_STORE } from '../loader/store.ts';
@@ -100,7 +100,6 @@ export class StageWorker {
   #flow: FlowStage | undefined;
   #vocoder: VocoderStage | undefined;
   #voice: VoiceCloner | undefined;
-  #pkg: ModelPackage | undefined;
   #ortModule: OrtModule | undefined;
 
   constructor(private readonly hosted: readonly Stage[]) {}
@@ -114,7 +113,6 @@ export class StageWorker {
       ...(onProgress === undefined ? {} : { onProgress: throttled(onProgress, (f) => f.stage) }),
     });
     const pkg = new ModelPackage(manifest, files);
-    this.#pkg = pkg;
     const ready: StageReady[] = [];
     for (const stage of this.hosted) {
       const placement = config.placement[stage];
@@ -153,10 +151,8 @@ export class StageWorker {
           device: 'wasm' as const,
           dtype: placement.dtype === 'q4' ? ('int8' as const) : placement.dtype,
         };
-        const available = pkg.manifest.graphs;
-        const dtype = Object.values(available).every((v) => v?.[fallback.dtype] !== undefined)
-          ? fallback.dtype
-          : 'fp32';
+        // q4 is the WebGPU format; on wasm the int8 variant is the fast one (toolchain notes)
+        const dtype = stageDtypes(pkg.manifest, stage).includes(fallback.dtype) ? fallback.dtype : 'fp32';
         await this.#make(stage, pkg, await this.#ort('wasm', config), { device: 'wasm', dtype });
         return { stage, device: 'wasm', dtype, ms: now() - start, fallbackReason: reason };
       }
@@ -191,7 +187,7 @@ export class StageWorker {
     if (stage === 'lm') await this.#lm?.dispose();
     else if (stage === 'flow') await this.#flow?.dispose();
     else if (stage === 'vocoder') await this.#vocoder?.dispose();
-    else this.#voice?.dispose();
+    else await this.#voice?.dispose();
   }
 
   #need<T>(value: T | undefined, stage: Stage): T {
@@ -237,6 +233,5 @@ export class StageWorker {
   /** Releases every session (the main thread terminates the worker afterwards). */
   async dispose(): Promise<void> {
     await Promise.allSettled(this.hosted.map((s) => this.#release(s)));
-    this.#pkg = undefined;
   }
 }

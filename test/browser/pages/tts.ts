@@ -45,11 +45,11 @@ const api: TtsPageApi = {
         onProgress: (e) => events.push(e),
       });
     } catch (error) {
-      return { ok: false, code: errorCode(error), message: String((error as Error).message), events: [] };
+      return { ok: false, code: errorCode(error), message: (error as Error).message, events: [] };
     }
     return {
       ok: true,
-      placement: tts.placement as Record<string, { device: string; dtype: string }>,
+      placement: tts.placement,
       events: events.map((e) => JSON.parse(JSON.stringify(e)) as Record<string, unknown>),
       ms: performance.now() - started,
     };
