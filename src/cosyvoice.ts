@@ -154,6 +154,20 @@ function rememberFallback(key: string, stage: Stage, reason: string): void {
   }
 }
 
+/**
+ * Asks the browser to keep our cached models under storage pressure (`navigator.storage.persist()`); browsers may
+ * grant it silently or after engagement. Resolves whether storage is persistent; never throws.
+ */
+export async function requestPersistentStorage(): Promise<boolean> {
+  const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
+  if (storage?.persist === undefined) return false;
+  try {
+    return (await storage.persisted()) || (await storage.persist());
+  } catch {
+    return false;
+  }
+}
+
 /** Files a stage needs for a dtype (graphs + tokenizer/noise). */
 function stageFiles(manifest: ModelManifest, stage: Stage, dtype: Dtype): string[] {
   const graphs = GRAPH_NAMES.filter((g: GraphName) => GRAPH_STAGE[g] === stage && manifest.graphs[g] !== undefined);
@@ -238,6 +252,7 @@ export class CosyVoice {
     const cache = options.cache ?? 'cache-api';
     const store = cache === 'cache-api' && CacheApiStore.available() ? new CacheApiStore() : NO_STORE;
     const manifest = await fetchManifest(baseUrl, { store, ...(signal ? { signal } : {}) });
+    if (cache === 'cache-api') void requestPersistentStorage();
     const decisionKey = `${caps.adapter.vendor}/${caps.adapter.architecture}/${manifest.modelId}`;
     const remembered = rememberedFallbacks(decisionKey);
     const place = (stage: Stage): { device: Device; dtype: Dtype } => {

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-export { CosyVoice } from './cosyvoice.ts';
+export { CosyVoice, requestPersistentStorage } from './cosyvoice.ts';
 export type {
   CloneInput,
   CloneOptions,

@@ -1,0 +1,100 @@
+/**
+ * `npx tsx tools/bench/engine.ts [--model build/full-size-package] [--dtypes fp32,int8,q4] [--threads 2]`
+ *
+ * Speed of the three stages on onnxruntime-web's wasm EP in Node, per weight variant, measured side by side in one
+ * run: LM prefill and decode tokens/s, flow (encoder + 10 CFG Euler steps) and HiFT per second of audio. Build the
+ * full-size random-weight package first with `.venv/bin/python -m tools.fixtures.full_size` (the real model's shapes,
+ * so its compute cost). Prints figures only; absolute times on these shared 2-core machines are indicative, the
+ * ratios between variants are the point. Real time needs ≥ 25 LM tokens/s and flow + vocoder < 1 s per audio second.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseManifest } from '../../src/loader/manifest.ts';
+import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
+import { Xoshiro128 } from '../../src/models/lm/rng.ts';
+import { SpeechLm } from '../../src/models/lm/speech-lm.ts';
+import { Vocoder } from '../../src/models/vocoder/vocoder.ts';
+import type { Dtype } from '../../src/runtime/device.ts';
+import { ModelPackage } from '../../src/runtime/model-package.ts';
+import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'build/full-size-package' },
+    dtypes: { type: 'string', default: 'fp32,int8,q4' },
+    threads: { type: 'string', default: '2' },
+    tokens: { type: 'string', default: '30' },
+  },
+});
+const dir = values.model;
+const manifest = parseManifest(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
+// no hashing here: multi-GB files, and this is a benchmark, not a loader
+const pkg = new ModelPackage(manifest, { read: async (f) => new Uint8Array(await readFile(join(dir, f.path))) });
+const ort = await loadOrt('wasm');
+configureOrt(ort, { numThreads: Number(values.threads) });
+const now = (): number => performance.now();
+const sr = manifest.config.sampleRate;
+const rng = new Xoshiro128(1);
+const promptTokens = Int32Array.from({ length: 87 }, () => Math.floor(rng.uniform() * 6561));
+const promptFeat = Float32Array.from({ length: 174 * 80 }, () => rng.normal() - 4);
+const embedding = Float32Array.from({ length: 192 }, () => rng.normal());
+const textIds = Array.from({ length: 20 }, (_, i) => 100 + i);
+const tokens = Array.from({ length: 100 }, () => Math.floor(rng.uniform() * 6561));
+
+interface Row {
+  dtype: string;
+  [k: string]: string | number;
+}
+const rows: Row[] = [];
+for (const dtype of values.dtypes.split(',') as Dtype[]) {
+  const row: Row = { dtype };
+  let t = now();
+  const lm = await SpeechLm.create(pkg, ort, { device: 'wasm', dtype });
+  row['lm load s'] = (now() - t) / 1000;
+  const maxTokens = Number(values.tokens);
+  let first = 0;
+  t = now();
+  await lm.generate(
+    { mode: 'zero-shot', textIds, promptTextIds: textIds.slice(0, 10), promptSpeechIds: Array.from(promptTokens) },
+    {
+      seed: 1,
+      maxTokens,
+      onToken: (_tok, i) => {
+        if (i === 0) first = now();
+      },
+    },
+  );
+  const end = now();
+  row['prefill ms'] = first - t;
+  row['tokens/s'] = ((maxTokens - 1) * 1000) / (end - first);
+  await lm.dispose();
+
+  const flow = await FlowMatcher.create(pkg, ort, { device: 'wasm', dtype });
+  t = now();
+  const { mel } = await flow.decode({ promptTokens, promptFeat, embedding }, tokens, {
+    streaming: false,
+    finalize: true,
+  });
+  const audioSeconds = (mel.frames * manifest.config.samplesPerMelFrame) / sr;
+  row['flow s / audio s'] = (now() - t) / 1000 / audioSeconds;
+  await flow.release();
+
+  const vocoder = await Vocoder.create(pkg, ort, { device: 'wasm', dtype });
+  t = now();
+  await vocoder.synthesize(mel, { rng });
+  row['hift s / audio s'] = (now() - t) / 1000 / audioSeconds;
+  await vocoder.release();
+  rows.push(row);
+  console.error(`bench: ${dtype} done`);
+}
+
+const base = rows[0];
+console.log(`model ${manifest.modelId}, wasm EP, ${values.threads} thread(s), Node ${process.version}`);
+console.table(
+  rows.map((r) => ({
+    ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(3)) : v])),
+    'tokens/s vs first':
+      base === undefined ? 1 : Number(((r['tokens/s'] as number) / (base['tokens/s'] as number)).toFixed(2)),
+  })),
+);
