@@ -121,7 +121,12 @@ export function resolveDtype(
   return pick;
 }
 
-/** Execution providers for a device; WebGPU keeps wasm as the fallback for ops it lacks. */
+/**
+ * Execution providers for a device. WebGPU is listed alone on purpose: with `['webgpu', 'wasm']` onnxruntime-web
+ * silently runs the whole session on wasm when the WebGPU backend cannot start, and we would report (and size
+ * dtypes for) a device we are not using. Ops the WebGPU EP lacks still fall back to the CPU per node; a backend that
+ * cannot start makes session creation fail, which the stage workers turn into an explicit, reported wasm fallback.
+ */
 export function executionProviders(device: Device): readonly string[] {
-  return device === 'webgpu' ? ['webgpu', 'wasm'] : ['wasm'];
+  return device === 'webgpu' ? ['webgpu'] : ['wasm'];
 }
