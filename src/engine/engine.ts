@@ -27,7 +27,7 @@ import type { OrtModule } from '../runtime/ort.ts';
 import { CosyVoiceTokenizer } from '../text/index.ts';
 import { AsyncQueue } from './async-queue.ts';
 import type { EngineOptions, SynthesisOptions } from './options.ts';
-import { forStage, randomSeed, validateSynthesisOptions } from './options.ts';
+import { forStage, randomSeed, samplingOptions, validateSynthesisOptions } from './options.ts';
 import type { TextSegment } from './text-input.ts';
 import { bistreamPromptFor, flowPromptFor, lmRequestFor } from './requests.ts';
 import { prepareSegments, promptTextIds } from './text-input.ts';
@@ -308,8 +308,7 @@ export class Engine {
         const lmStart = now();
         const result = await this.lm.generate(lmRequestFor(segment.ids, voice, options, this.tokenizer), {
           rng: state.lmRng,
-          ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
-          ...(options.sampling?.eosRule === undefined ? {} : { eosRule: options.sampling.eosRule }),
+          ...samplingOptions(options),
           ...(signal ? { signal } : {}),
         });
         state.lmMs += now() - lmStart;
@@ -387,29 +386,37 @@ export class Engine {
   ): AsyncGenerator<AudioChunk, void, undefined> {
     for (const [segmentIndex, segment] of segments.entries()) {
       const queue = new AsyncQueue<number[]>();
-      const lmStart = now();
-      const lmDone = this.lm
-        .generate(lmRequestFor(segment.ids, voice, options, this.tokenizer), {
+      const lmDone = this.#feed(
+        queue,
+        state,
+        this.lm.generate(lmRequestFor(segment.ids, voice, options, this.tokenizer), {
           rng: state.lmRng,
           signal,
-          ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
-          ...(options.sampling?.eosRule === undefined ? {} : { eosRule: options.sampling.eosRule }),
+          ...samplingOptions(options),
           onToken: (token) => {
             queue.push([token]);
           },
-        })
-        .then(
-          (result) => {
-            state.lmMs += now() - lmStart;
-            state.tokens += result.tokens.length;
-            queue.close();
-          },
-          (error: unknown) => {
-            queue.fail(error);
-          },
-        );
+        }),
+      );
       yield* this.#token2wav(queue, voice, options, state, signal, segmentIndex);
       await lmDone;
+    }
+  }
+
+  /** Closes (or fails) the token queue when the LM ends, and books its figures. */
+  async #feed(
+    queue: AsyncQueue<number[]>,
+    state: RequestState,
+    generation: Promise<{ readonly tokens: Int32Array }>,
+  ): Promise<void> {
+    const start = now();
+    try {
+      const result = await generation;
+      state.lmMs += now() - start;
+      state.tokens += result.tokens.length;
+      queue.close();
+    } catch (error) {
+      queue.fail(error);
     }
   }
 
@@ -427,29 +434,21 @@ export class Engine {
       ...(options.readNumbers === undefined ? {} : { readNumbers: options.readNumbers }),
     });
     const queue = new AsyncQueue<number[]>();
-    const lmStart = now();
-    const lmDone = this.lm
-      .generateBistream(ids.pieces(input, signal), prompt, {
+    const lmDone = this.#feed(
+      queue,
+      state,
+      this.lm.generateBistream(ids.pieces(input, signal), prompt, {
         rng: state.lmRng,
         signal,
         // upstream has no cap after the text ended; cap it (like unistream's max_len = 20 × text ids) so a model
         // that never says EOS cannot run forever
         maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.constants.sampling.maxTokenTextRatio,
-        ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
+        ...samplingOptions(options),
         onToken: (token) => {
           queue.push([token]);
         },
-      })
-      .then(
-        (result) => {
-          state.lmMs += now() - lmStart;
-          state.tokens += result.tokens.length;
-          queue.close();
-        },
-        (error: unknown) => {
-          queue.fail(error);
-        },
-      );
+      }),
+    );
     yield* this.#token2wav(queue, voice, options, state, signal, 0);
     await lmDone;
   }

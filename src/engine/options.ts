@@ -106,3 +106,11 @@ export function randomSeed(): number {
   if (c?.getRandomValues !== undefined) return c.getRandomValues(new Uint32Array(1))[0] ?? 0;
   return Math.floor(Math.random() * 2 ** 32);
 }
+
+/** The sampling switches of a request, as `SpeechLm` options. */
+export function samplingOptions(options: SynthesisOptions): { variant?: RasVariant; eosRule?: EosRule } {
+  return {
+    ...(options.sampling?.variant === undefined ? {} : { variant: options.sampling.variant }),
+    ...(options.sampling?.eosRule === undefined ? {} : { eosRule: options.sampling.eosRule }),
+  };
+}

@@ -37,12 +37,14 @@ export const NO_GPU: DeviceCapabilities = Object.freeze({ webgpu: false, fallbac
 
 /**
  * Order of preference for `dtype: 'auto'`. WebGPU: 4-bit MatMulNBits kernels are fast there, QDQ int8 is slow or
- * wrong (landscape §6). wasm: int8 (4-bit was 10–20× slower on the wasm EP, toolchain notes). The vocoder keeps fp32
- * activations by default because HiFT's F0 path breaks in fp16 (spec §6.5).
+ * wrong (landscape §6). wasm: int8 — `npx tsx tools/bench/engine.ts` on the full-size package measured the LM at
+ * 8.1 tokens/s int8 vs 0.63 q4, and the flow at 8.5 s per audio second int8 vs 23.8 fp32 (its measured error,
+ * docs/model-package.md: 1.2e-3 relative per Euler step). The vocoder keeps fp32 (HiFT's F0 path breaks in fp16,
+ * spec §6.5).
  */
 const AUTO_DTYPE_ORDER: Readonly<Record<Stage, Readonly<Record<Device, readonly Dtype[]>>>> = {
   lm: { webgpu: ['q4', 'fp16', 'fp32', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
-  flow: { webgpu: ['fp32', 'q4', 'fp16', 'int8'], wasm: ['fp32', 'int8', 'fp16', 'q4'] },
+  flow: { webgpu: ['fp32', 'q4', 'fp16', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
   vocoder: { webgpu: ['fp32', 'fp16', 'int8', 'q4'], wasm: ['fp32', 'int8', 'fp16', 'q4'] },
   voice: { webgpu: ['fp32', 'fp16', 'int8', 'q4'], wasm: ['fp32', 'fp16', 'int8', 'q4'] },
 };

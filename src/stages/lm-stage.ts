@@ -6,7 +6,7 @@ import { prepareSegments, promptTextIds } from '../engine/text-input.ts';
 import { bistreamPromptFor, lmRequestFor } from '../engine/requests.ts';
 import type { LmVoice } from '../engine/requests.ts';
 import type { SynthesisOptions } from '../engine/options.ts';
-import { validateSynthesisOptions } from '../engine/options.ts';
+import { samplingOptions, validateSynthesisOptions } from '../engine/options.ts';
 import { TextIdStream } from '../engine/text-stream.ts';
 import { serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
@@ -98,8 +98,7 @@ export class LmStage {
       const result = await this.lm.generate(lmRequestFor(ids, job.voice, o, this.tokenizer), {
         rng,
         signal,
-        ...(o.sampling?.variant === undefined ? {} : { variant: o.sampling.variant }),
-        ...(o.sampling?.eosRule === undefined ? {} : { eosRule: o.sampling.eosRule }),
+        ...samplingOptions(o),
         onToken: (token) => {
           const batch = Int32Array.of(token);
           send(port, { type: 'tokens', requestId: job.requestId, segment, ids: batch } satisfies TokenMessage, batch);
@@ -126,7 +125,7 @@ export class LmStage {
         rng,
         signal,
         maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.maxTokenTextRatio,
-        ...(o.sampling?.variant === undefined ? {} : { variant: o.sampling.variant }),
+        ...samplingOptions(o),
         onToken: (token) => {
           const batch = Int32Array.of(token);
           send(

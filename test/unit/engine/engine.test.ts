@@ -10,6 +10,7 @@ import { loadOrt } from '../../../src/runtime/ort.ts';
 import { floats, ints, maxAbsDiff, need, readNpz } from '../../helpers/npz.ts';
 import { GOLDEN, openPackageDir, SHARED_DATA, TINY_PACKAGE } from '../../helpers/package.ts';
 import { goldenVoice } from '../../helpers/voice.ts';
+import { collect, joinSamples } from '../../helpers/audio.ts';
 
 const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
 const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<
@@ -30,22 +31,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await engine.dispose();
 });
-
-async function collect(chunks: AsyncIterable<AudioChunk>): Promise<AudioChunk[]> {
-  const out: AudioChunk[] = [];
-  for await (const c of chunks) out.push(c);
-  return out;
-}
-
-function join32(chunks: readonly AudioChunk[]): Float32Array {
-  const out = new Float32Array(chunks.reduce((n, c) => n + c.samples.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c.samples, o);
-    o += c.samples.length;
-  }
-  return out;
-}
 
 describe('Engine on the tiny fixture', () => {
   it('tokenises the fixture texts like the Rust tokenizer did for the goldens', () => {
@@ -70,7 +55,7 @@ describe('Engine on the tiny fixture', () => {
     expect(chunks.map((c) => c.samples.length)).toEqual(ints(need(e2e, 'stream_chunk_samples')));
     expect(chunks.map((c) => c.index)).toEqual([0, 1]);
     expect(chunks.map((c) => c.final)).toEqual([false, true]);
-    expect(maxAbsDiff(join32(chunks), floats(need(e2e, 'stream_wave')))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(joinSamples(chunks), floats(need(e2e, 'stream_wave')))).toBeLessThan(1e-4);
     expect(metrics?.tokens).toBe(ints(need(e2e, 'tokens')).length);
     expect(metrics?.ttfaMs).toBeLessThanOrEqual(metrics?.totalMs ?? 0);
   });
@@ -133,8 +118,8 @@ describe('Engine on the tiny fixture', () => {
         yield piece;
       }
     }
-    const a = join32(await collect(engine.stream(pieces(), voice, { seed: 11 })));
-    const b = join32(await collect(engine.stream(pieces(), voice, { seed: 11 })));
+    const a = joinSamples(await collect(engine.stream(pieces(), voice, { seed: 11 })));
+    const b = joinSamples(await collect(engine.stream(pieces(), voice, { seed: 11 })));
     expect(a.length).toBeGreaterThan(0);
     expect(a.length % 960).toBe(0);
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);

@@ -11,6 +11,7 @@ import { LmStage } from '../../../src/stages/lm-stage.ts';
 import { VocoderStage } from '../../../src/stages/vocoder-stage.ts';
 import { GOLDEN, openPackageDir, TINY_PACKAGE } from '../../helpers/package.ts';
 import { goldenVoice } from '../../helpers/voice.ts';
+import { collect, joinSamples } from '../../helpers/audio.ts';
 
 const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<string, { text: string }>;
 const ZH = texts['zh']?.text ?? '';
@@ -37,22 +38,6 @@ afterAll(async () => {
   await Promise.all([engine.dispose(), stages.lm.dispose(), stages.flow.dispose(), stages.vocoder.dispose()]);
 });
 
-async function collect(chunks: AsyncIterable<PipelineChunk>): Promise<PipelineChunk[]> {
-  const out: PipelineChunk[] = [];
-  for await (const c of chunks) out.push(c);
-  return out;
-}
-
-function concat(chunks: readonly { samples: Float32Array }[]): Float32Array {
-  const out = new Float32Array(chunks.reduce((n, c) => n + c.samples.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c.samples, o);
-    o += c.samples.length;
-  }
-  return out;
-}
-
 const same = (a: Float32Array, b: Float32Array): boolean => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
 let id = 0;
 const request = (input: string | AsyncIterable<string>, mode: 'offline' | 'stream', seed: number) => ({
@@ -72,7 +57,7 @@ describe('three-stage pipeline over MessagePorts', () => {
       runPipeline(hosts, request(long, 'offline', 9), undefined, (s) => stats.push(s.tokens)),
     );
     const reference = await engine.synthesize(long, voice, { seed: 9 });
-    expect(same(concat(chunks), reference.samples)).toBe(true);
+    expect(same(joinSamples(chunks), reference.samples)).toBe(true);
     expect(chunks.map((c) => c.segment)).toEqual(reference.segments.map((_, i) => i));
     expect(stats).toEqual(reference.segments.map((s) => s.tokens.length));
   });
@@ -82,7 +67,7 @@ describe('three-stage pipeline over MessagePorts', () => {
     const reference = [];
     for await (const c of engine.stream(ZH, voice, { seed: 42 })) reference.push(c);
     expect(chunks.map((c) => c.samples.length)).toEqual(reference.map((c) => c.samples.length));
-    expect(same(concat(chunks), concat(reference))).toBe(true);
+    expect(same(joinSamples(chunks), joinSamples(reference))).toBe(true);
   });
 
   it('bistream: a text stream through the pipeline equals the engine on the same stream', async () => {
@@ -96,7 +81,7 @@ describe('three-stage pipeline over MessagePorts', () => {
     const chunks = await collect(runPipeline(hosts, request(gen(), 'stream', 5), undefined));
     const reference = [];
     for await (const c of engine.stream(gen(), voice, { seed: 5 })) reference.push(c);
-    expect(same(concat(chunks), concat(reference))).toBe(true);
+    expect(same(joinSamples(chunks), joinSamples(reference))).toBe(true);
   });
 
   it('abort mid-stream: rejects with the reason, every stage is free again', async () => {
@@ -111,7 +96,7 @@ describe('three-stage pipeline over MessagePorts', () => {
     expect((error as DOMException).name).toBe('AbortError');
     expect(got).toHaveLength(1);
     // the stages release the request; the next one works and is deterministic
-    const a = concat(await collect(runPipeline(hosts, request(ZH, 'offline', 4), undefined)));
+    const a = joinSamples(await collect(runPipeline(hosts, request(ZH, 'offline', 4), undefined)));
     const b = await engine.synthesize(ZH, voice, { seed: 4 });
     expect(same(a, b.samples)).toBe(true);
   });

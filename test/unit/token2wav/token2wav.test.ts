@@ -21,6 +21,7 @@ import type { OrtModule } from '../../../src/runtime/ort.ts';
 import { loadOrt } from '../../../src/runtime/ort.ts';
 import { floats, ints, maxAbsDiff, need, readNpz } from '../../helpers/npz.ts';
 import { GOLDEN, openPackageDir, TINY_PACKAGE } from '../../helpers/package.ts';
+import { joinSamples } from '../../helpers/audio.ts';
 
 const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
 const voiceNpz = readNpz(join(GOLDEN, 'voice.npz'));
@@ -49,15 +50,6 @@ afterAll(async () => {
   await Promise.all([flow.release(), vocoder.release()]);
 });
 
-const concat = (chunks: readonly WaveChunk[]): Float32Array => {
-  const out = new Float32Array(chunks.reduce((n, c) => n + c.samples.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c.samples, at);
-    at += c.samples.length;
-  }
-  return out;
-};
 const melOfChunks = (chunks: readonly WaveChunk[]): Float32Array =>
   concatFrames(
     chunks.map((c) => c.mel),
@@ -106,7 +98,7 @@ describe('streaming StreamingToken2Wav', () => {
     expect(chunks.map((c) => c.tokensUsed)).toEqual(ints(need(e2e, 'stream_chunk_tokens_used')));
     expect(chunks.map((c) => c.samples.length)).toEqual(ints(need(e2e, 'stream_chunk_samples')));
     expect(chunks.map((c) => c.final)).toEqual([false, true]);
-    const wave = concat(chunks);
+    const wave = joinSamples(chunks);
     const err = maxAbsDiff(wave, streamGolden);
     const vsOffline = maxAbsDiff(wave, offlineGolden);
     const diff = wave.map((v, i) => v - (offlineGolden[i] ?? 0));
@@ -126,7 +118,7 @@ describe('streaming StreamingToken2Wav', () => {
   });
 
   it('LM pacing (one token at a time) does not change the audio', async () => {
-    const paced = concat(await stream(tokens.map((t) => [t])));
+    const paced = joinSamples(await stream(tokens.map((t) => [t])));
     const err = maxAbsDiff(paced, streamGolden);
     expect(err).toBeLessThanOrEqual(1e-4);
   });
@@ -184,10 +176,10 @@ describe('streaming StreamingToken2Wav', () => {
 describe('schedule options (measured on the tiny model)', () => {
   it('firstHop: time to first audio vs accuracy', async () => {
     const base = await stream([tokens]);
-    const baseWave = concat(base);
+    const baseWave = joinSamples(base);
     for (const firstHop of [13, 10]) {
       const chunks = await stream([tokens], { policy: { firstHop } });
-      const wave = concat(chunks);
+      const wave = joinSamples(chunks);
       expect(wave.length).toBe(baseWave.length);
       const hop = chunks[0]?.tokenOffset === 0 ? firstHop : NaN;
       const diff = wave.map((v, i) => v - (baseWave[i] ?? 0));
@@ -254,10 +246,10 @@ describe('schedule options (measured on the tiny model)', () => {
     // a long utterance: the e2e tokens repeated (the tiny noise buffer holds 1000 frames = 2·(87 + 413))
     const long = Array.from({ length: 400 }, (_, i) => tokens[i % tokens.length] ?? 0);
     const full = await stream([long], {}, flow, vocoder, 7);
-    const fullWave = concat(full);
+    const fullWave = joinSamples(full);
     for (const contextTokens of [100, 50]) {
       const bounded = await stream([long], { policy: { contextTokens } }, flow, vocoder, 7);
-      const wave = concat(bounded);
+      const wave = joinSamples(bounded);
       expect(wave.length).toBe(fullWave.length);
       const diff = wave.map((v, i) => v - (fullWave[i] ?? 0));
       const fullMel = melOfChunks(full);
@@ -281,7 +273,7 @@ describe('variants (reported, not asserted tight)', () => {
     const v = await Vocoder.create(pkg, ort, { device: 'wasm', dtype });
     try {
       const offline = await tokensToWave(f, v, voice, tokens, { rng: new Xoshiro128(seed + 1) });
-      const streamed = concat(await stream([tokens], {}, f, v));
+      const streamed = joinSamples(await stream([tokens], {}, f, v));
       const offErr = maxAbsDiff(offline.samples, offlineGolden);
       const streamErr = maxAbsDiff(streamed, streamGolden);
       console.log(

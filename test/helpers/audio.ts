@@ -1,0 +1,19 @@
+/** Small helpers for tests that collect streamed audio. */
+
+/** Every value of an async iterable, in order. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** The samples of consecutive chunks, joined. */
+export function joinSamples(chunks: ReadonlyArray<{ readonly samples: Float32Array }>): Float32Array {
+  const out = new Float32Array(chunks.reduce((n, c) => n + c.samples.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c.samples, at);
+    at += c.samples.length;
+  }
+  return out;
+}
