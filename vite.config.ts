@@ -31,9 +31,8 @@ function tinyModel(): Plugin {
         createReadStream(path).pipe(res);
       });
     },
-    closeBundle() {
-      const out = resolve(import.meta.dirname, 'dist/demo/models/tiny');
-      if (existsSync(resolve(import.meta.dirname, 'dist/demo'))) cpSync(TINY_PACKAGE, out, { recursive: true });
+    writeBundle(options) {
+      if (options.dir !== undefined) cpSync(TINY_PACKAGE, join(options.dir, 'models/tiny'), { recursive: true });
     },
   };
 }

@@ -2,13 +2,15 @@
  * Playwright global setup: refuses to test a stale generated worklet (the player ships
  * `src/audio/worklet-source.generated.ts`), bundles the test pages, and writes the worklet file exactly as
  * `scripts/build-worklet.ts` writes it to `dist/esm/worklets/` next to them (`/pages/worklets/playback.worklet.js`,
- * for the `workletUrl` test; a copy under build/ so that a concurrent package build cleaning `dist/` cannot race it).
+ * for the `workletUrl` test; a copy under build/ so that a concurrent package build cleaning `dist/` cannot race it),
+ * and builds the demo with Vite into build/demo (served at `/demo/` for the demo smoke test).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { build } from 'vite';
 import { bundleWorklet, GENERATED_MODULE, generatedModuleFor } from '../../scripts/build-worklet.ts';
 import { buildPages } from './build-pages.ts';
-import { PAGES_DIR } from './server.ts';
+import { PAGES_DIR, ROOT } from './server.ts';
 
 export default async function globalSetup(): Promise<void> {
   const code = await bundleWorklet();
@@ -18,4 +20,9 @@ export default async function globalSetup(): Promise<void> {
   await buildPages();
   mkdirSync(join(PAGES_DIR, 'worklets'), { recursive: true });
   writeFileSync(join(PAGES_DIR, 'worklets/playback.worklet.js'), code);
+  await build({
+    configFile: join(ROOT, 'vite.config.ts'),
+    logLevel: 'warn',
+    build: { outDir: join(ROOT, 'build/demo'), emptyOutDir: true },
+  });
 }

@@ -53,6 +53,7 @@ export const DEFAULT_MOUNTS: Readonly<Record<string, string>> = {
   '/dist/': join(ROOT, 'dist'),
   '/node_modules/': join(ROOT, 'node_modules'),
   '/shared-data/': resolve(ROOT, '../shared/data'),
+  '/demo/': join(ROOT, 'build/demo'),
 };
 
 const TYPES: Readonly<Record<string, string>> = {
