@@ -1,0 +1,25 @@
+/**
+ * Playwright config of the bundler integration spec (run by `npm run test:integration`, i.e. scripts/integration.ts,
+ * after it has packed the package and installed and built the apps). Separate from the main config so that
+ * `npm run test:browser` neither runs nor waits for it. Same browser and flags as the main config.
+ */
+import { defineConfig } from '@playwright/test';
+import browserConfig from '../../playwright.config.ts';
+
+export default defineConfig({
+  testDir: '.',
+  testMatch: '*.integration.test.ts',
+  // not under test-results/: a concurrent `npm run test:browser` empties that folder when it starts
+  outputDir: '../../build/integration-results',
+  timeout: 90_000,
+  expect: { timeout: 10_000 },
+  workers: 2,
+  retries: 0,
+  forbidOnly: process.env['CI'] !== undefined,
+  reporter: process.env['CI'] !== undefined ? 'line' : 'list',
+  use: {
+    browserName: 'chromium',
+    ...(browserConfig.use?.launchOptions === undefined ? {} : { launchOptions: browserConfig.use.launchOptions }),
+    trace: 'retain-on-failure',
+  },
+});
