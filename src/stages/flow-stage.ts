@@ -122,6 +122,7 @@ export class FlowStage {
     } finally {
       this.#requests.close(requestId);
       tokenPort.close();
+      melPort.close(); // already posted messages are still delivered
     }
   }
 

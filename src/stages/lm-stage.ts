@@ -82,6 +82,8 @@ export class LmStage {
       send(tokenPort, { type: 'error', requestId, error: serializeError(error) } satisfies TokenMessage);
     } finally {
       this.#requests.close(requestId);
+      // messages already posted are still delivered; closing frees the port in this worker
+      tokenPort.close();
       textPort?.close();
     }
   }

@@ -101,6 +101,7 @@ export class VocoderStage {
     } finally {
       this.#requests.close(requestId);
       melPort.close();
+      pcmPort.close(); // already posted messages are still delivered
     }
   }
 
