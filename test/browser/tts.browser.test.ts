@@ -109,6 +109,40 @@ test.describe('CosyVoice on WASM', () => {
     await page.evaluate(() => window.tts.dispose());
   });
 
+  test('files are cached after the first load and verified from the cache the next time', async ({ openPage }) => {
+    const page = await openPage('tts');
+    const first = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', cache: 'cache-api' }));
+    await page.evaluate(() => window.tts.dispose());
+    const second = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', cache: 'cache-api' }));
+    expect(first.ok && second.ok).toBe(true);
+    const done = (events: Array<Record<string, unknown>>) => events.filter((e) => e['type'] === 'file-done');
+    expect(done(first.events).length).toBeGreaterThan(0);
+    expect(done(first.events).every((e) => e['fromCache'] === false)).toBe(true);
+    expect(done(second.events).map((e) => e['file'])).toEqual(
+      expect.arrayContaining(done(first.events).map((e) => e['file'])),
+    );
+    expect(done(second.events).every((e) => e['fromCache'] === true)).toBe(true);
+    await page.evaluate(() => window.tts.dispose());
+  });
+
+  test('a crashed worker rejects the pending request and later calls; dispose and create again recovers', async ({
+    openPage,
+  }) => {
+    const page = await openPage('tts');
+    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    // long enough (20 segments) that the request is still running when the crash is reported
+    const crash = await page.evaluate(({ text }) => window.tts.crashDuringStream(text, 1), { text: ZH.repeat(20) });
+    expect(crash).toEqual({ firstChunk: true, pending: 'ERR_WORKER_CRASHED', later: 'ERR_WORKER_CRASHED' });
+    await page.evaluate(() => window.tts.dispose());
+    const again = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+    expect(again.ok).toBe(true);
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    const audio = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), { text: ZH, seed: SEED });
+    expect(maxAbsDiff(Float32Array.from(audio.samples), floats(need(e2e, 'offline_wave')))).toBeLessThan(1e-4);
+    await page.evaluate(() => window.tts.dispose());
+  });
+
   test('a corrupted model file is rejected with ERR_ASSET_INTEGRITY', async ({ openPage }) => {
     const page = await openPage('tts');
     const created = await page.evaluate(() => window.tts.create({ model: '/corrupt/fixtures/tiny-package/' }));

@@ -6,8 +6,13 @@ import { CosyVoice } from '../../../src/index.ts';
 import type { DeviceRequest, DtypeRequest, LoadProgressEvent, VoiceProfile } from '../../../src/index.ts';
 import type { TtsPageApi } from './api.ts';
 
-const worker = (file: string, name: string) => () =>
-  new Worker(new URL(file, import.meta.url), { type: 'module', name });
+/** Every worker the page created, by role (the crash test dispatches an error event on one). */
+const created = new Map<string, Worker[]>();
+const worker = (file: string, name: string) => () => {
+  const w = new Worker(new URL(file, import.meta.url), { type: 'module', name });
+  created.set(name, [...(created.get(name) ?? []), w]);
+  return w;
+};
 const workers = {
   lm: worker('./tts-lm.worker.js', 'tts-lm'),
   flow: worker('./tts-flow.worker.js', 'tts-flow'),
@@ -132,6 +137,30 @@ const api: TtsPageApi = {
   },
 
   isolated: () => crossOriginIsolated,
+
+  async crashDuringStream(text, seed) {
+    const t = need();
+    const stream = t.stream(text, { voice: voice as VoiceProfile, seed });
+    const first = await stream.next();
+    // what the browser does when a worker dies of an uncaught error: an `error` event on the Worker object
+    created
+      .get('tts-flow')
+      ?.at(-1)
+      ?.dispatchEvent(new ErrorEvent('error', { message: 'simulated crash' }));
+    let pending = 'none';
+    try {
+      for (let s = await stream.next(); s.done !== true; s = await stream.next());
+    } catch (error) {
+      pending = errorCode(error);
+    }
+    let later = 'none';
+    try {
+      await t.synthesize(text, { voice: voice as VoiceProfile, seed });
+    } catch (error) {
+      later = errorCode(error);
+    }
+    return { firstChunk: first.done !== true, pending, later };
+  },
 
   async dispose() {
     await tts?.dispose();
