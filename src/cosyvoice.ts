@@ -8,17 +8,23 @@ import type { Capabilities } from './capabilities.ts';
 import { detectCapabilities } from './capabilities.ts';
 import type { PipelineChunk, StageHosts } from './core/pipeline.ts';
 import { runPipeline } from './core/pipeline.ts';
+import type { CloneInput } from './core/audio-input.ts';
+import { decodeAudioInput } from './core/audio-input.ts';
+import { rememberedFallbacks, rememberFallback } from './core/device-memory.ts';
+import { LoadProgress, stageFiles } from './core/load-progress.ts';
+import { requestPersistentStorage } from './core/storage.ts';
+import { stageHosts, threadsFor } from './core/worker-hosts.ts';
 import { Comlink } from './core/rpc.ts';
 import type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';
 import { defaultWorkers, WorkerHandle } from './core/spawn-worker.ts';
-import { decodeWav, encodeWav } from './dsp/index.ts';
+import { encodeWav } from './dsp/index.ts';
 import type { PerStage, SynthesisOptions } from './engine/options.ts';
 import { forStage, randomSeed, validateSynthesisOptions } from './engine/options.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 import { TypedEmitter } from './events.ts';
-import type { GraphName, ModelManifest } from './loader/manifest.ts';
-import { GRAPH_NAMES, GRAPH_STAGE, stageDtypes, variantFiles } from './loader/manifest.ts';
+import type { ModelManifest } from './loader/manifest.ts';
+import { stageDtypes } from './loader/manifest.ts';
 import { fetchManifest } from './loader/remote-package.ts';
 import type { ModelSource } from './loader/source.ts';
 import { resolveBaseUrl } from './loader/source.ts';
@@ -105,10 +111,6 @@ export interface RequestMetrics {
   readonly tokensPerSecond: number;
 }
 
-/** Audio the caller can hand to {@link CosyVoice.cloneVoice}. */
-export type CloneInput =
-  Blob | ArrayBuffer | Uint8Array | AudioBuffer | { readonly samples: ArrayLike<number>; readonly sampleRate: number };
-
 /** Options of {@link CosyVoice.cloneVoice}. */
 export interface CloneOptions {
   /** What the recording says (zero-shot cloning); omit for a cross-lingual voice. */
@@ -118,64 +120,13 @@ export interface CloneOptions {
   readonly keepLoaded?: boolean;
 }
 
-type Placement = Readonly<Record<Exclude<Stage, 'voice'>, { device: Device; dtype: Dtype }>> & {
-  readonly voice?: { device: Device; dtype: Dtype };
-};
-
-const DECISIONS_KEY = 'cosyvoice-web/device-decisions';
-
 function now(): number {
   return performance.now();
 }
 
-/** Remembered WebGPU fallbacks per adapter and model (the self-test result survives reloads). */
-function rememberedFallbacks(key: string): Partial<Record<Stage, string>> {
-  try {
-    const all = JSON.parse(globalThis.localStorage.getItem(DECISIONS_KEY) ?? '{}') as Record<
-      string,
-      Partial<Record<Stage, string>>
-    >;
-    return all[key] ?? {};
-  } catch {
-    return {};
-  }
-}
-
-function rememberFallback(key: string, stage: Stage, reason: string): void {
-  try {
-    const all = JSON.parse(globalThis.localStorage.getItem(DECISIONS_KEY) ?? '{}') as Record<
-      string,
-      Partial<Record<Stage, string>>
-    >;
-    all[key] = { ...all[key], [stage]: reason };
-    globalThis.localStorage.setItem(DECISIONS_KEY, JSON.stringify(all));
-  } catch {
-    // storage unavailable (private mode, workers): the self-test simply runs again next time
-  }
-}
-
-/**
- * Asks the browser to keep our cached models under storage pressure (`navigator.storage.persist()`); browsers may
- * grant it silently or after engagement. Resolves whether storage is persistent; never throws.
- */
-export async function requestPersistentStorage(): Promise<boolean> {
-  const storage = (globalThis as { navigator?: { storage?: StorageManager } }).navigator?.storage;
-  if (storage?.persist === undefined) return false;
-  try {
-    return (await storage.persisted()) || (await storage.persist());
-  } catch {
-    return false;
-  }
-}
-
-/** Files a stage needs for a dtype (graphs + tokenizer/noise). */
-function stageFiles(manifest: ModelManifest, stage: Stage, dtype: Dtype): string[] {
-  const graphs = GRAPH_NAMES.filter((g: GraphName) => GRAPH_STAGE[g] === stage && manifest.graphs[g] !== undefined);
-  const files = graphs.flatMap((g) => variantFiles(manifest, g, dtype).map((f) => f.path));
-  if (stage === 'lm') files.push(manifest.tokenizer);
-  if (stage === 'flow') files.push(manifest.noise);
-  return [...new Set(files)];
-}
+type Placement = Readonly<Record<Exclude<Stage, 'voice'>, { device: Device; dtype: Dtype }>> & {
+  readonly voice?: { device: Device; dtype: Dtype };
+};
 
 /**
  * CosyVoice 2 in the browser.
@@ -706,116 +657,4 @@ export class CosyVoice {
     if (player !== undefined) await (await player.catch(() => undefined))?.dispose();
     this.#events.clear();
   }
-}
-
-/** Stage hosts over worker handles: ports are transferred, calls race the worker crashing. */
-function stageHosts(lm: WorkerHandle, flow: WorkerHandle, vocoder: WorkerHandle): StageHosts {
-  const t = <P extends object>(port: P): P => Comlink.transfer(port, [port as unknown as Transferable]);
-  return {
-    lm: {
-      run: (job, tokenPort, textPort) =>
-        lm.guard(lm.remote.lmRun(job, t(tokenPort), textPort === undefined ? undefined : t(textPort))),
-      cancel: (id) => lm.remote.cancel(id),
-    },
-    flow: {
-      run: (job, tokenPort, melPort) => flow.guard(flow.remote.flowRun(job, t(tokenPort), t(melPort))),
-      cancel: (id) => flow.remote.cancel(id),
-    },
-    vocoder: {
-      run: (job, melPort, pcmPort) => vocoder.guard(vocoder.remote.vocoderRun(job, t(melPort), t(pcmPort))),
-      cancel: (id) => vocoder.remote.cancel(id),
-    },
-  };
-}
-
-/** wasm threads for a worker hosting `stages` (starting numbers; measure on target devices). */
-function threadsFor(
-  stages: readonly Stage[],
-  caps: Capabilities,
-  requested: Partial<Record<Stage, number>> | undefined,
-): number {
-  const explicit = stages.map((s) => requested?.[s]).filter((n): n is number => n !== undefined);
-  if (explicit.length > 0) return Math.max(...explicit);
-  if (!caps.crossOriginIsolated) return 1;
-  const cores = caps.hardwareConcurrency;
-  return stages.includes('lm') ? Math.max(1, Math.min(4, cores - 1)) : Math.max(1, Math.min(2, Math.floor(cores / 2)));
-}
-
-/** Aggregates per-file worker progress into `file-progress` / `file-done` / `load-progress` events. */
-class LoadProgress {
-  readonly #files = new Map<string, { loaded: number; total: number }>();
-  #total = 0;
-
-  constructor(private readonly listener: ((event: LoadProgressEvent) => void) | undefined) {}
-
-  start(files: ReadonlyArray<{ readonly stage: Stage; readonly file: string; readonly bytes: number }>): void {
-    for (const f of files) this.#files.set(f.file, { loaded: 0, total: f.bytes });
-    this.#total = [...this.#files.values()].reduce((n, f) => n + f.total, 0);
-    this.listener?.({ type: 'load-start', totalBytes: this.#total, files });
-  }
-
-  file(p: WorkerFileProgress): void {
-    const entry = this.#files.get(p.file) ?? { loaded: 0, total: p.total };
-    entry.loaded = p.loaded;
-    this.#files.set(p.file, entry);
-    if (this.listener === undefined) return;
-    this.listener({
-      type: 'file-progress',
-      stage: p.stage,
-      file: p.file,
-      loaded: p.loaded,
-      total: p.total,
-      fromCache: p.fromCache,
-    });
-    if (p.done) this.listener({ type: 'file-done', stage: p.stage, file: p.file, fromCache: p.fromCache });
-    const loaded = [...this.#files.values()].reduce((n, f) => n + Math.min(f.loaded, f.total), 0);
-    this.listener({
-      type: 'load-progress',
-      loaded,
-      total: this.#total,
-      fraction: this.#total > 0 ? loaded / this.#total : 1,
-    });
-  }
-}
-
-/** Mono float samples from whatever the caller gave. Non-WAV files use the browser's decoder. */
-async function decodeAudioInput(audio: CloneInput): Promise<{ samples: Float32Array; sampleRate: number }> {
-  if (typeof AudioBuffer === 'function' && audio instanceof AudioBuffer) return mixDown(audio);
-  if (!(audio instanceof Blob) && !(audio instanceof ArrayBuffer) && !(audio instanceof Uint8Array)) {
-    if (!('samples' in audio)) throw invalidInput('cloneVoice: unsupported audio input.');
-    return { samples: Float32Array.from(audio.samples), sampleRate: audio.sampleRate };
-  }
-  const bytes =
-    audio instanceof Blob
-      ? new Uint8Array(await audio.arrayBuffer())
-      : audio instanceof Uint8Array
-        ? audio
-        : new Uint8Array(audio);
-  const tag = (from: number): string => String.fromCharCode(...bytes.subarray(from, from + 4));
-  if (bytes.length > 12 && tag(0) === 'RIFF' && tag(8) === 'WAVE') {
-    const wav = decodeWav(bytes);
-    return { samples: wav.samples, sampleRate: wav.sampleRate };
-  }
-  const Ctx = (globalThis as { OfflineAudioContext?: typeof OfflineAudioContext }).OfflineAudioContext;
-  if (Ctx === undefined)
-    throw invalidInput("Only WAV can be decoded here; other formats need the browser's audio decoder.");
-  const context = new Ctx(1, 1, 44100);
-  try {
-    return mixDown(await context.decodeAudioData(bytes.slice().buffer));
-  } catch (cause) {
-    throw new TTSError(
-      'ERR_INVALID_INPUT',
-      'The audio could not be decoded (supported: WAV, and whatever this browser plays: webm/opus, ogg, mp3, m4a…).',
-      { cause },
-    );
-  }
-}
-
-function mixDown(audio: AudioBuffer): { samples: Float32Array; sampleRate: number } {
-  const samples = new Float32Array(audio.length);
-  for (let c = 0; c < audio.numberOfChannels; c++) {
-    const data = audio.getChannelData(c);
-    for (let i = 0; i < data.length; i++) samples[i] = (samples[i] ?? 0) + (data[i] ?? 0) / audio.numberOfChannels;
-  }
-  return { samples, sampleRate: audio.sampleRate };
 }

@@ -6,9 +6,10 @@
  *
  * @packageDocumentation
  */
-export { CosyVoice, requestPersistentStorage } from './cosyvoice.ts';
+export { CosyVoice } from './cosyvoice.ts';
+export { requestPersistentStorage } from './core/storage.ts';
+export type { CloneInput } from './core/audio-input.ts';
 export type {
-  CloneInput,
   CloneOptions,
   CosyVoiceAssets,
   CosyVoiceOptions,

@@ -1,0 +1,39 @@
+/** The stages as seen from the main thread: comlink calls on worker handles, with ports transferred. */
+import type { Capabilities } from '../capabilities.ts';
+import type { Stage } from '../runtime/device.ts';
+import type { StageHosts } from './pipeline.ts';
+import { Comlink } from './rpc.ts';
+import type { WorkerHandle } from './spawn-worker.ts';
+
+/** Stage hosts over worker handles: ports are transferred, calls race the worker crashing. */
+export function stageHosts(lm: WorkerHandle, flow: WorkerHandle, vocoder: WorkerHandle): StageHosts {
+  const t = <P extends object>(port: P): P => Comlink.transfer(port, [port as unknown as Transferable]);
+  return {
+    lm: {
+      run: (job, tokenPort, textPort) =>
+        lm.guard(lm.remote.lmRun(job, t(tokenPort), textPort === undefined ? undefined : t(textPort))),
+      cancel: (id) => lm.remote.cancel(id),
+    },
+    flow: {
+      run: (job, tokenPort, melPort) => flow.guard(flow.remote.flowRun(job, t(tokenPort), t(melPort))),
+      cancel: (id) => flow.remote.cancel(id),
+    },
+    vocoder: {
+      run: (job, melPort, pcmPort) => vocoder.guard(vocoder.remote.vocoderRun(job, t(melPort), t(pcmPort))),
+      cancel: (id) => vocoder.remote.cancel(id),
+    },
+  };
+}
+
+/** wasm threads for a worker hosting `stages` (starting numbers; measure on target devices). */
+export function threadsFor(
+  stages: readonly Stage[],
+  caps: Capabilities,
+  requested: Partial<Record<Stage, number>> | undefined,
+): number {
+  const explicit = stages.map((s) => requested?.[s]).filter((n): n is number => n !== undefined);
+  if (explicit.length > 0) return Math.max(...explicit);
+  if (!caps.crossOriginIsolated) return 1;
+  const cores = caps.hardwareConcurrency;
+  return stages.includes('lm') ? Math.max(1, Math.min(4, cores - 1)) : Math.max(1, Math.min(2, Math.floor(cores / 2)));
+}
