@@ -275,17 +275,26 @@ describe(`${PROCESSOR_NAME} processor (ring transport, Node harness)`, () => {
       // Warm up until every path is optimised: rarely taken branches run unoptimised at first, where the engine
       // boxes doubles (that is the JIT's one-time cost, not the processor's steady state).
       cycle(150_000);
-      const underrunsBefore = Atomics.load(header, SLOT.underruns);
-      const profiler = new v8.GCProfiler();
-      profiler.start();
-      const before = v8.getHeapStatistics().used_heap_size;
-      cycle(150_000);
-      const after = v8.getHeapStatistics().used_heap_size;
-      const gcs = profiler.stop().statistics.length;
-      expect(Atomics.load(header, SLOT.underruns) - underrunsBefore).toBeGreaterThan(1000); // transitions really happened
-      expect(gcs).toBe(0);
+      // On a loaded machine the optimising compiler finishes on a background thread late and writes its metadata
+      // into the heap during a window (up to ~260 KB seen, no GC). That is a one-time JIT cost, so measure up to
+      // `MAX_WINDOWS` windows and take the first quiet one; a real per-quantum allocation shows in every window.
+      const MAX_WINDOWS = 5;
+      let window: { growth: number; gcs: number; underruns: number } | undefined;
+      for (let attempt = 0; attempt < MAX_WINDOWS; attempt++) {
+        const underrunsBefore = Atomics.load(header, SLOT.underruns);
+        const profiler = new v8.GCProfiler();
+        profiler.start();
+        const before = v8.getHeapStatistics().used_heap_size;
+        cycle(150_000);
+        const after = v8.getHeapStatistics().used_heap_size;
+        const gcs = profiler.stop().statistics.length;
+        window = { growth: after - before, gcs, underruns: Atomics.load(header, SLOT.underruns) - underrunsBefore };
+        if (window.gcs === 0 && window.growth < 32 * 1024) break;
+      }
+      expect(window?.underruns).toBeGreaterThan(1000); // transitions really happened
+      expect(window?.gcs).toBe(0);
       // 150k quanta: even one 16-byte heap number per quantum would add 2.4 MB.
-      expect(after - before).toBeLessThan(32 * 1024);
+      expect(window?.growth).toBeLessThan(32 * 1024);
     });
   }
 });
