@@ -4,9 +4,10 @@
  * reusable {@link VoiceProfile}.
  */
 import { AudioPlayer } from './audio/player.ts';
+import type { PlaybackWriterDescriptor } from './audio/port-transport.ts';
 import type { Capabilities } from './capabilities.ts';
 import { detectCapabilities } from './capabilities.ts';
-import type { PipelineChunk, StageHosts } from './core/pipeline.ts';
+import type { PipelineChunk, PipelineResult, StageHosts } from './core/pipeline.ts';
 import { runPipeline } from './core/pipeline.ts';
 import type { CloneInput } from './core/audio-input.ts';
 import { decodeAudioInput } from './core/audio-input.ts';
@@ -74,6 +75,12 @@ export interface CosyVoiceOptions {
   readonly selfTest?: boolean;
   /** An AudioContext created in a user gesture, for {@link CosyVoice.speak}. */
   readonly audioContext?: BaseAudioContext;
+}
+
+/** Where a playing request writes (see {@link CosyVoice.speak}); `endToken` is set when the request ends. */
+interface PlaybackTarget {
+  readonly player: AudioPlayer;
+  endToken: number | undefined;
 }
 
 /** Per-request options of the public API (the voice is required). */
@@ -358,6 +365,7 @@ export class CosyVoice {
     input: string | AsyncIterable<string> | Iterable<string>,
     options: RequestOptions,
     mode: 'offline' | 'stream',
+    playback?: PlaybackTarget,
   ): AsyncGenerator<StreamChunk, RequestMetrics, undefined> {
     this.#assertUsable();
     validateSynthesisOptions(options, mode === 'offline' ? 'offline' : 'stream');
@@ -384,15 +392,21 @@ export class CosyVoice {
       });
       return out;
     };
-    for await (const chunk of runPipeline(
-      this.#hosts,
-      { requestId, input, voice, mode, seed, options },
-      options.signal,
-      (s) => {
+    let descriptor: PlaybackWriterDescriptor | undefined;
+    if (playback !== undefined) {
+      await playback.player.settled(); // a writer opened before a pending stop is carried out would be flushed by it
+      descriptor = playback.player.writer();
+    }
+    const request = { requestId, input, voice, mode, seed, options, ...(descriptor ? { playback: descriptor } : {}) };
+    let result: PipelineResult | undefined;
+    const hosts = this.#hosts;
+    const chunks = (async function* () {
+      result = yield* runPipeline(hosts, request, options.signal, (s) => {
         tokens += s.tokens;
         lmMs += s.lmMs;
-      },
-    )) {
+      });
+    })();
+    for await (const chunk of chunks) {
       if (firstAudio === undefined && chunk.samples.length > 0) {
         firstAudio = now();
         this.#events.emit({ type: 'first-audio', requestId, ttfaMs: firstAudio - started });
@@ -402,6 +416,7 @@ export class CosyVoice {
       previous = chunk;
     }
     if (previous !== undefined) yield emit(previous, true);
+    if (playback !== undefined) playback.endToken = result?.playbackEnd;
     const totalMs = now() - started;
     const audioSeconds = samples / sampleRate;
     const metrics: RequestMetrics = {
@@ -462,11 +477,20 @@ export class CosyVoice {
    * with a stream, the LM starts before the text is complete (CosyVoice 2 bistream). Breaking out of the loop
    * cancels the request.
    */
-  async *stream(
+  stream(
     input: string | AsyncIterable<string> | Iterable<string>,
     options: RequestOptions,
   ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
-    // reserve our place in the request queue synchronously, so concurrent streams run one after another
+    return this.#inTurn(input, options, undefined);
+  }
+
+  /** A streaming request that waits for its turn in the request queue. */
+  async *#inTurn(
+    input: string | AsyncIterable<string> | Iterable<string>,
+    options: RequestOptions,
+    playback: PlaybackTarget | undefined,
+  ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
+    // reserve our place in the request queue on the first next(), so concurrent streams run one after another
     let release: () => void = () => undefined;
     const turn = new Promise<void>((resolve) => {
       release = resolve;
@@ -476,7 +500,7 @@ export class CosyVoice {
     try {
       await previous;
       options.signal?.throwIfAborted();
-      return yield* this.#run(input, options, 'stream');
+      return yield* this.#run(input, options, 'stream', playback);
     } finally {
       release();
     }
@@ -500,7 +524,14 @@ export class CosyVoice {
 
   /**
    * Speaks: streams the synthesis into the AudioWorklet player (playback starts with the first chunk) and resolves
-   * when the audio has been played out. Abort stops both synthesis and playback.
+   * when the audio has been played out. The vocoder worker writes the audio into the player itself (shared ring
+   * buffer when cross-origin isolated, else its own data port), so a busy main thread cannot starve playback.
+   *
+   * Abort stops both synthesis and playback; so does {@link CosyVoice.stop} (the promise then rejects with an
+   * `AbortError`). `chunk` and `first-audio` events fire as for {@link CosyVoice.stream}.
+   *
+   * @throws {TTSError} as {@link CosyVoice.stream}; ERR_WORKER_CRASHED when the playback worklet fails; the abort
+   * reason.
    */
   async speak(
     input: string | AsyncIterable<string> | Iterable<string>,
@@ -508,33 +539,28 @@ export class CosyVoice {
   ): Promise<RequestMetrics | undefined> {
     const player = this.unlockAudio(); // synchronous part: inside the caller's gesture
     const p = await player;
-    const stopOnAbort = (): void => {
+    // One signal for the request: the caller's abort, or the worklet failing (nothing would drain the buffer).
+    const request = new AbortController();
+    const onAbort = (): void => {
+      request.abort(options.signal?.reason);
       void p.stop();
     };
-    options.signal?.addEventListener('abort', stopOnAbort, { once: true });
+    if (options.signal?.aborted === true) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const offError = p.on('error', (event) => {
+      request.abort(event.error);
+    });
     try {
-      // for-await closes the stream (cancelling the request) if writing throws, e.g. on abort
-      const stream = this.stream(input, options);
-      let metrics: RequestMetrics | undefined;
-      for (;;) {
-        const step = await stream.next();
-        if (step.done === true) {
-          metrics = step.value;
-          break;
-        }
-        try {
-          await p.write(step.value.samples, options.signal === undefined ? {} : { signal: options.signal });
-        } catch (error) {
-          await stream.return(undefined);
-          throw error;
-        }
-      }
-      const token = p.end();
-      await p.drained(token);
-      options.signal?.throwIfAborted();
-      return metrics;
+      const target: PlaybackTarget = { player: p, endToken: undefined };
+      const stream = this.#inTurn(input, { ...options, signal: request.signal }, target);
+      let step = await stream.next();
+      while (step.done !== true) step = await stream.next();
+      await p.drained(target.endToken);
+      request.signal.throwIfAborted();
+      return step.value;
     } finally {
-      options.signal?.removeEventListener('abort', stopOnAbort);
+      options.signal?.removeEventListener('abort', onAbort);
+      offError();
     }
   }
 
@@ -548,7 +574,7 @@ export class CosyVoice {
     await (await this.#player)?.resume();
   }
 
-  /** Stops playback immediately and drops what is queued. */
+  /** Stops playback immediately and drops what is queued; a running {@link CosyVoice.speak} rejects with an `AbortError`. */
   async stop(): Promise<void> {
     await (await this.#player)?.stop();
   }

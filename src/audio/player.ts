@@ -456,6 +456,17 @@ export class AudioPlayer {
   }
 
   /**
+   * Resolves once every {@link stop} requested so far has been carried out by the worklet: open a {@link writer}
+   * after it, or the pending stop would discard what the new writer queues.
+   *
+   * @throws {TTSError} ERR_DISPOSED / ERR_WORKER_CRASHED.
+   */
+  settled(): Promise<void> {
+    this.assertUsable();
+    return this.stopAcknowledged(this.stops);
+  }
+
+  /**
    * A producer description for another thread (or this one): pass it to `openPlaybackWriter` there, posting it with
    * `transferablesOf(descriptor)` as the transfer list. One producer at a time; open it after any pending
    * {@link stop} has resolved (a stop closes every writer opened before it).

@@ -1,9 +1,11 @@
 /**
  * One synthesis request across the three stages, wherever they run: the main thread creates the MessageChannels,
  * hands each stage its ends (LM → flow → vocoder → here), feeds streamed text, turns PCM messages into an async
- * iteration and fans cancellation out to every stage. Stages are reached through {@link StageHosts}: in-process
+ * iteration and fans cancellation out to every stage. A request that plays hands the vocoder a player descriptor, so
+ * PCM reaches the worklet from the vocoder's thread directly. Stages are reached through {@link StageHosts}: in-process
  * objects (tests, one-realm use) or comlink remotes that transfer the ports (workers).
  */
+import type { PlaybackWriterDescriptor } from '../audio/port-transport.ts';
 import type { SynthesisOptions } from '../engine/options.ts';
 import { deserializeError, serializeError, TTSError } from '../errors.ts';
 import type { FlowJob, FlowVoice } from '../stages/flow-stage.ts';
@@ -41,6 +43,14 @@ export interface PipelineRequest {
   readonly mode: 'offline' | 'stream';
   readonly seed: number;
   readonly options: SynthesisOptions;
+  /** Play as well: the vocoder stage writes every chunk into this player (see `AudioPlayer.writer()`). */
+  readonly playback?: PlaybackWriterDescriptor;
+}
+
+/** What a finished request leaves besides its chunks. */
+export interface PipelineResult {
+  /** For a request with `playback`: the end token for `AudioPlayer.drained(token)`. */
+  readonly playbackEnd: number | undefined;
 }
 
 /** A PCM chunk with its provenance. */
@@ -89,7 +99,7 @@ export async function* runPipeline(
   request: PipelineRequest,
   signal: AbortSignal | undefined,
   onSegmentStats?: (stats: SegmentStats) => void,
-): AsyncGenerator<PipelineChunk, void, undefined> {
+): AsyncGenerator<PipelineChunk, PipelineResult, undefined> {
   const { requestId, voice, options } = request;
   const controller = new AbortController();
   const forward = (): void => {
@@ -123,7 +133,12 @@ export async function* runPipeline(
   };
   let finished = false;
   try {
-    hosts.vocoder.run({ requestId, seed: request.seed }, mel.port2, pcm.port2).catch(crash);
+    const vocoderJob: VocoderJob = {
+      requestId,
+      seed: request.seed,
+      ...(request.playback === undefined ? {} : { playback: request.playback }),
+    };
+    hosts.vocoder.run(vocoderJob, mel.port2, pcm.port2).catch(crash);
     hosts.flow.run(flowJob, tokens.port2, mel.port1).catch(crash);
     hosts.lm.run(lmJob, tokens.port1, text?.port2).catch(crash);
     if (text !== undefined && typeof request.input !== 'string')
@@ -142,12 +157,14 @@ export async function* runPipeline(
         onSegmentStats?.({ segment: message.segment, tokens: message.tokens, lmMs: message.lmMs });
       } else if (message.type === 'end') {
         finished = true;
-        return;
+        return { playbackEnd: message.playbackEnd };
       } else {
         finished = true;
         throw deserializeError(message.error);
       }
     }
+    // unreachable: the queue only ends by failing; kept so a future change cannot end a request silently
+    throw new TTSError('ERR_INFERENCE', `Request ${requestId}: the PCM port ended without an end message.`);
   } finally {
     signal?.removeEventListener('abort', forward);
     if (!finished) {

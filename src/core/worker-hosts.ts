@@ -1,4 +1,5 @@
 /** The stages as seen from the main thread: comlink calls on worker handles, with ports transferred. */
+import { transferablesOf } from '../audio/port-transport.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Stage } from '../runtime/device.ts';
 import type { StageHosts } from './pipeline.ts';
@@ -19,7 +20,14 @@ export function stageHosts(lm: WorkerHandle, flow: WorkerHandle, vocoder: Worker
       cancel: (id) => flow.remote.cancel(id),
     },
     vocoder: {
-      run: (job, melPort, pcmPort) => vocoder.guard(vocoder.remote.vocoderRun(job, t(melPort), t(pcmPort))),
+      run: (job, melPort, pcmPort) =>
+        vocoder.guard(
+          vocoder.remote.vocoderRun(
+            job.playback === undefined ? job : Comlink.transfer(job, transferablesOf(job.playback)),
+            t(melPort),
+            t(pcmPort),
+          ),
+        ),
       cancel: (id) => vocoder.remote.cancel(id),
     },
   };

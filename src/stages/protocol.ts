@@ -2,7 +2,8 @@
  * Data-plane messages between the stages (house style §4: comlink carries control calls only; tokens, mel and PCM
  * travel over MessagePorts with transferred buffers, so LM decoding overlaps flow and vocoding).
  *
- *   main ──text──▶ LM stage ──tokens──▶ flow stage ──mel──▶ vocoder stage ──pcm──▶ main (or the worklet ring)
+ *   main ──text──▶ LM stage ──tokens──▶ flow stage ──mel──▶ vocoder stage ──pcm──▶ main
+ *                                                                          └──pcm──▶ worklet (speak: ring / data port)
  *
  * Every message carries the request id; errors travel as `SerializedError` so they are rebuilt as `TTSError`s.
  */
@@ -73,7 +74,12 @@ export type PcmMessage =
       readonly tokens: number;
       readonly lmMs: number;
     }
-  | { readonly type: 'end'; readonly requestId: string }
+  | {
+      readonly type: 'end';
+      readonly requestId: string;
+      /** When the request also played: the end token to wait for with `AudioPlayer.drained(token)`. */
+      readonly playbackEnd?: number;
+    }
   | { readonly type: 'error'; readonly requestId: string; readonly error: SerializedError };
 
 /** The minimal MessagePort surface the stages use (real ports in workers, `MessageChannel` in Node tests). */

@@ -3,7 +3,12 @@
  * {@link StreamingVocoder} per segment (HiFT cache + cross-fade); offline chunks are vocoded in one call. The noise
  * stream of a request is `Xoshiro128(seed + 1)`, continued across its segments — as in the one-realm engine, so both
  * produce the same samples for the same seed.
+ *
+ * When the job carries a playback descriptor (`speak()`), every chunk is also written straight into the player (the
+ * worklet's ring buffer or its data port) from this thread, so playback never waits on the main thread; the chunk
+ * is still posted on the PCM port for events and metrics.
  */
+import { openPlaybackWriter, type PlaybackWriter, type PlaybackWriterDescriptor } from '../audio/port-transport.ts';
 import { serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import type { NormalSource } from '../models/vocoder/vocoder.ts';
@@ -20,12 +25,11 @@ export interface VocoderJob {
   readonly requestId: string;
   /** The request seed (noise = `Xoshiro128(seed + 1)`). */
   readonly seed: number;
-}
-
-/** Where PCM goes besides the port (e.g. the worklet ring buffer when playing). */
-export interface PcmSink {
-  /** Called with every chunk before it is posted; may block (backpressure) until there is room. */
-  write(samples: Float32Array, signal: AbortSignal): Promise<void>;
+  /**
+   * Play the audio as well: a producer descriptor from `AudioPlayer.writer()` (transfer its port). Writing waits
+   * for room in the player (backpressure); a `stop()` of the player ends the request with an `AbortError`.
+   */
+  readonly playback?: PlaybackWriterDescriptor;
 }
 
 function now(): number {
@@ -48,14 +52,16 @@ export class VocoderStage {
   }
 
   /** Consumes mel messages from `melPort` and posts PCM messages on `pcmPort`. Resolves when the request is over. */
-  async run(job: VocoderJob, melPort: PortLike, pcmPort: PortLike, sink?: PcmSink): Promise<void> {
+  async run(job: VocoderJob, melPort: PortLike, pcmPort: PortLike): Promise<void> {
     const { requestId } = job;
     const signal = this.#requests.open(requestId);
     const rng = new Xoshiro128(job.seed + 1);
     let streaming: StreamingVocoder | undefined;
     let streamingSegment = -1;
     let index = 0;
+    let player: PlaybackWriter | undefined;
     try {
+      if (job.playback !== undefined) player = openPlaybackWriter(job.playback);
       for await (const message of receive<MelMessage>(melPort, signal)) {
         signal.throwIfAborted();
         if (message.type === 'error') throw deserializeErrorMessage(message.error);
@@ -77,7 +83,9 @@ export class VocoderStage {
           samples = await streaming.push(mel, { finalize: message.final, signal });
         }
         const vocoderMs = now() - start;
-        if (sink !== undefined) await sink.write(samples, signal);
+        if (player !== undefined && !(await player.write(samples, { signal }))) {
+          throw new DOMException('Playback was stopped.', 'AbortError');
+        }
         const out: PcmMessage = {
           type: 'pcm',
           requestId,
@@ -91,7 +99,8 @@ export class VocoderStage {
         send(pcmPort, out, samples);
       }
       signal.throwIfAborted();
-      send(pcmPort, { type: 'end', requestId } satisfies PcmMessage);
+      const end: PcmMessage = { type: 'end', requestId };
+      send(pcmPort, player === undefined ? end : { ...end, playbackEnd: player.end() });
     } catch (error) {
       send(pcmPort, {
         type: 'error',
@@ -99,6 +108,7 @@ export class VocoderStage {
         error: serializeError(signal.aborted ? signal.reason : error),
       } satisfies PcmMessage);
     } finally {
+      player?.close(); // what it queued plays on; the end marker, if sent, is already posted
       this.#requests.close(requestId);
       melPort.close();
       pcmPort.close(); // already posted messages are still delivered

@@ -87,15 +87,41 @@ test.describe('CosyVoice on WASM', () => {
     const offline = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text: long, seed: 3 });
     expect(spoken.framesPlayed).toBe(offline.chunks.flat().length);
 
-    const aborted = await page.evaluate(({ text, seed }) => window.tts.speak(text, seed, 1), { text: long, seed: 3 });
-    expect(aborted.error).toBe('AbortError');
-    expect(aborted.framesPlayedLater).toBe(aborted.framesPlayed); // silent after the abort
-    expect(aborted.framesPlayed).toBeLessThan(offline.chunks.flat().length);
+    for (const by of ['abort', 'stop'] as const) {
+      const interrupted = await page.evaluate(
+        ({ text, seed, by }) => window.tts.speak(text, seed, { afterChunks: 1, by }),
+        { text: long, seed: 3, by },
+      );
+      expect(interrupted.error).toBe('AbortError');
+      expect(interrupted.framesPlayedLater).toBe(interrupted.framesPlayed); // silent after the abort / stop
+      expect(interrupted.framesPlayed).toBeLessThan(offline.chunks.flat().length);
+    }
 
     const again = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), { text: ZH, seed: SEED });
     expect(maxAbsDiff(Float32Array.from(again.samples), floats(need(e2e, 'offline_wave')))).toBeLessThan(1e-4);
     await page.evaluate(() => window.tts.dispose());
   });
+
+  test(
+    'speak(): the vocoder worker feeds the ring itself, so audio plays while the main thread is blocked',
+    { tag: '@isolated-only' },
+    async ({ openPage }) => {
+      const page = await openPage('tts');
+      await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const long = `${ZH}${ZH}${ZH}`;
+      // The deadline only bounds a failure: the loop ends as soon as the worklet has played a frame.
+      const result = await page.evaluate(({ text, seed }) => window.tts.speakWhileBlocked(text, seed, 20_000), {
+        text: long,
+        seed: 3,
+      });
+      expect(result.error).toBeUndefined();
+      expect(result.playedWhileBlocked).toBeGreaterThan(0);
+      const offline = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text: long, seed: 3 });
+      expect(result.framesPlayed).toBe(offline.chunks.flat().length);
+      await page.evaluate(() => window.tts.dispose());
+    },
+  );
 
   test('clones a voice from a real recording in a worker', async ({ openPage }) => {
     const page = await openPage('tts');

@@ -148,10 +148,11 @@ export interface TtsPageApi {
   ): Promise<{ promptTokens: number[]; promptTextIds: number[]; embedding: number[] }>;
   synthesize(text: string, seed: number): Promise<{ samples: number[]; seed: number; wavBytes: number; rtf: number }>;
   stream(text: string, seed: number): Promise<{ chunks: number[][] }>;
+  /** Speaks; with `interrupt`, aborts the request or stops the player once that many chunks have arrived. */
   speak(
     text: string,
     seed: number,
-    abortAfterChunks?: number,
+    interrupt?: { readonly afterChunks: number; readonly by: 'abort' | 'stop' },
   ): Promise<{
     error: string | undefined;
     firstAudioMs: number;
@@ -162,6 +163,15 @@ export interface TtsPageApi {
     state: string;
     transport: string;
   }>;
+  /**
+   * Starts `speak` and then blocks this thread until the worklet has played audio (or `deadlineMs` passed): only a
+   * worker writing into the ring itself can make that happen. Reports the frames played while blocked.
+   */
+  speakWhileBlocked(
+    text: string,
+    seed: number,
+    deadlineMs: number,
+  ): Promise<{ playedWhileBlocked: number; blockedMs: number; framesPlayed: number; error: string | undefined }>;
   memory(): Promise<number>;
   isolated(): boolean;
   /** Starts a stream, fires a worker `error` event after its first chunk, reports what the pending and a later call got. */

@@ -93,7 +93,7 @@ const api: TtsPageApi = {
     return { chunks };
   },
 
-  async speak(text, seed, abortAfterChunks) {
+  async speak(text, seed, interrupt) {
     const t = need();
     const player = await t.unlockAudio();
     const controller = new AbortController();
@@ -103,7 +103,10 @@ const api: TtsPageApi = {
       t.on('first-audio', (e) => (firstAudio = e.ttfaMs)),
       t.on('chunk', (e) => {
         chunkLog.push({ index: e.index, framesPlayed: player.lastStatus.framesPlayed });
-        if (abortAfterChunks !== undefined && chunkLog.length >= abortAfterChunks) controller.abort();
+        if (interrupt !== undefined && chunkLog.length === interrupt.afterChunks) {
+          if (interrupt.by === 'abort') controller.abort();
+          else void t.stop();
+        }
       }),
     ];
     const before = (await player.status()).framesPlayed;
@@ -128,6 +131,29 @@ const api: TtsPageApi = {
       state: later.state,
       transport: player.transport,
     };
+  },
+
+  async speakWhileBlocked(text, seed, deadlineMs) {
+    const t = need();
+    const player = await t.unlockAudio();
+    const before = (await player.status()).framesPlayed;
+    let error: string | undefined;
+    const speaking = t.speak(text, { voice: voice as VoiceProfile, seed }).catch((e: unknown) => {
+      error = errorCode(e);
+    });
+    // one task for speak() to hand the request to the workers (their jobs are posted synchronously in it)
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const start = performance.now();
+    let playedWhileBlocked = 0;
+    // Busy: no task, message or promise callback of this thread runs until the loop ends. The ring header is
+    // shared memory, so the worklet's progress is visible here.
+    while (performance.now() - start < deadlineMs) {
+      playedWhileBlocked = player.lastStatus.framesPlayed - before;
+      if (playedWhileBlocked > 0) break;
+    }
+    const blockedMs = performance.now() - start;
+    await speaking;
+    return { playedWhileBlocked, blockedMs, framesPlayed: (await player.status()).framesPlayed - before, error };
   },
 
   async memory() {

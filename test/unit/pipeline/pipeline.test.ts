@@ -9,6 +9,7 @@ import { loadOrt } from '../../../src/runtime/ort.ts';
 import { FlowStage } from '../../../src/stages/flow-stage.ts';
 import { LmStage } from '../../../src/stages/lm-stage.ts';
 import { VocoderStage } from '../../../src/stages/vocoder-stage.ts';
+import { RingBuffer, SLOT } from '../../../src/audio/ring-buffer.ts';
 import { GOLDEN, openPackageDir, TINY_PACKAGE } from '../../helpers/package.ts';
 import { goldenVoice } from '../../helpers/voice.ts';
 import { collect, joinSamples } from '../../helpers/audio.ts';
@@ -99,6 +100,57 @@ describe('three-stage pipeline over MessagePorts', () => {
     const a = joinSamples(await collect(runPipeline(hosts, request(ZH, 'offline', 4), undefined)));
     const b = await engine.synthesize(ZH, voice, { seed: 4 });
     expect(same(a, b.samples)).toBe(true);
+  });
+
+  it('playback: the vocoder stage writes every chunk into the player ring itself, with backpressure, and ends it', async () => {
+    // a ring smaller than one chunk: the stage must wait for the consumer again and again
+    const buffer = RingBuffer.allocate(2000) as SharedArrayBuffer;
+    const ring = new RingBuffer(buffer);
+    const played: Float32Array[] = [];
+    const producer = { done: false };
+    const consumer = (async () => {
+      while (!producer.done || ring.availableRead() > 0) {
+        const out = new Float32Array(ring.availableRead());
+        if (out.length > 0) {
+          played.push(out.subarray(0, ring.pop(out)));
+          Atomics.notify(ring.header, SLOT.read); // as the worklet does: wakes a producer waiting for room
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    const playback = { transport: 'sab', buffer, epoch: 0, sampleRate: 24000 } as const;
+    const run = runPipeline(hosts, { ...request(ZH, 'stream', 42), playback }, undefined);
+    const chunks: PipelineChunk[] = [];
+    let step = await run.next();
+    for (; step.done !== true; step = await run.next()) chunks.push(step.value);
+    producer.done = true;
+    await consumer;
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(joinSamples(chunks).length).toBeGreaterThan(2000);
+    expect(same(joinSamples(played.map((samples) => ({ samples }))), joinSamples(chunks))).toBe(true);
+    // the end token marks the end of this request's audio in the ring
+    expect(step.value.playbackEnd).toBe(1);
+    expect(Atomics.load(ring.header, SLOT.ended)).toBe(1);
+  });
+
+  it('playback: a stop of the player ends the request with an AbortError and frees every stage', async () => {
+    const buffer = RingBuffer.allocate(1000) as SharedArrayBuffer;
+    const ring = new RingBuffer(buffer);
+    const playback = { transport: 'sab', buffer, epoch: 0, sampleRate: 24000 } as const;
+    // nobody consumes: the first chunk fills the ring and the stage waits for room, until the player stops
+    const stopped = (async () => {
+      while (ring.availableWrite() > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      Atomics.store(ring.header, SLOT.stop, 1);
+      Atomics.notify(ring.header, SLOT.read);
+    })();
+    const error = await collect(runPipeline(hosts, { ...request(ZH, 'stream', 42), playback }, undefined)).catch(
+      (e: unknown) => e,
+    );
+    await stopped;
+    expect((error as DOMException).name).toBe('AbortError');
+    expect((error as DOMException).message).toMatch(/Playback was stopped/);
+    const a = joinSamples(await collect(runPipeline(hosts, request(ZH, 'offline', 4), undefined)));
+    expect(same(a, (await engine.synthesize(ZH, voice, { seed: 4 })).samples)).toBe(true);
   });
 
   it('errors of a stage reach the consumer as TTSError', async () => {
