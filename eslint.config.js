@@ -38,6 +38,8 @@ export default tseslint.config(
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       '@typescript-eslint/no-floating-promises': 'error',
       'no-console': 'error',
+      // `const { dropped, ...rest } = value` is how an object minus some keys is written
+      '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
     },
   },
   {

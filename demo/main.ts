@@ -145,6 +145,7 @@ function requestOptions() {
     voice: voice as VoiceProfile,
     ...(seed === '' ? {} : { seed: Number(seed) }),
     ...(instruct === '' ? {} : { instruct }),
+    flowSteps: Number($<HTMLSelectElement>('flow-steps').value),
   };
 }
 

@@ -130,6 +130,7 @@ export async function* runPipeline(
     mode: request.mode,
     ...(options.speed === undefined ? {} : { speed: options.speed }),
     ...(options.streaming === undefined ? {} : { streaming: options.streaming }),
+    ...(options.flowSteps === undefined ? {} : { flowSteps: options.flowSteps }),
   };
   let finished = false;
   try {

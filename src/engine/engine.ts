@@ -27,7 +27,14 @@ import type { OrtModule } from '../runtime/ort.ts';
 import { CosyVoiceTokenizer } from '../text/index.ts';
 import { AsyncQueue } from './async-queue.ts';
 import type { EngineOptions, SynthesisOptions } from './options.ts';
-import { forStage, randomSeed, samplingOptions, validateSynthesisOptions } from './options.ts';
+import {
+  chunkPolicyOptions,
+  forStage,
+  randomSeed,
+  samplingOptions,
+  streamFlowSteps,
+  validateSynthesisOptions,
+} from './options.ts';
 import type { TextSegment } from './text-input.ts';
 import { bistreamPromptFor, flowPromptFor, lmRequestFor } from './requests.ts';
 import { prepareSegments, promptTextIds } from './text-input.ts';
@@ -318,6 +325,7 @@ export class Engine {
         const wave = await tokensToWave(this.flow, this.vocoder, flowPromptFor(voice), result.tokens, {
           rng: state.noiseRng,
           ...(options.speed === undefined ? {} : { speed: options.speed }),
+          ...(options.flowSteps === undefined ? {} : { steps: options.flowSteps }),
           ...(signal ? { signal } : {}),
         });
         state.flowMs += wave.timings.flowMs;
@@ -463,7 +471,8 @@ export class Engine {
   ): AsyncGenerator<AudioChunk, void, undefined> {
     const stream = new StreamingToken2Wav(this.flow, this.vocoder, flowPromptFor(voice), {
       rng: state.noiseRng,
-      ...(options.streaming === undefined ? {} : { policy: options.streaming }),
+      policy: chunkPolicyOptions(options.streaming),
+      steps: streamFlowSteps(options),
     });
     for await (const chunk of stream.run(tokens, signal)) {
       state.flowMs += chunk.timings.flowMs;

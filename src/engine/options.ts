@@ -4,6 +4,8 @@
  */
 import { invalidInput } from '../errors.ts';
 import type { ChunkPolicyOptions } from '../models/chunk-policy.ts';
+import { checkFlowSteps } from '../models/flow/flow-matcher.ts';
+import type { FlowSteps } from '../models/token2wav.ts';
 import type { EosRule, RasVariant } from '../models/lm/sampler.ts';
 import { EOS_RULES, RAS_VARIANTS } from '../models/lm/sampler.ts';
 import type { DeviceCapabilities, DeviceRequest, DtypeRequest, Stage } from '../runtime/device.ts';
@@ -33,8 +35,14 @@ export interface SessionReadyEvent {
   readonly ms: number;
 }
 
-/** Streaming schedule settings (see `ChunkPolicy`). */
-export type StreamingOptions = Omit<ChunkPolicyOptions, 'promptTokens' | 'chunkTokens' | 'lookahead'>;
+/** Streaming schedule settings (see `ChunkPolicy`), plus the flow steps of the first chunk. */
+export interface StreamingOptions extends Omit<ChunkPolicyOptions, 'promptTokens' | 'chunkTokens' | 'lookahead'> {
+  /**
+   * Euler steps of the first chunk's flow solve only (lower time to first audio); later chunks re-solve the whole
+   * prefix with `flowSteps`, so only the first chunk's frames are coarser. 1–50. @defaultValue `flowSteps`
+   */
+  readonly firstChunkFlowSteps?: number;
+}
 
 /** Options of one synthesis request. */
 export interface SynthesisOptions {
@@ -61,13 +69,18 @@ export interface SynthesisOptions {
   readonly sampling?: { readonly variant?: RasVariant; readonly eosRule?: EosRule };
   /** Streaming schedule (stream() only). */
   readonly streaming?: StreamingOptions;
+  /**
+   * Euler steps of the flow solver, 1–50. Flow time is proportional to it: fewer steps are faster and coarser
+   * (CosyVoice 2 is trained and evaluated with 10). @defaultValue the package's `flow.nTimesteps` (10)
+   */
+  readonly flowSteps?: number;
   /** Cancels the request; rejects (or ends the iteration) with the signal's reason. */
   readonly signal?: AbortSignal;
 }
 
 /** Checks request options, with messages that say what is allowed. */
 export function validateSynthesisOptions(options: SynthesisOptions, mode: 'offline' | 'stream'): void {
-  const { seed, speed, instruct, sampling } = options;
+  const { seed, speed, instruct, sampling, flowSteps, streaming } = options;
   if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) {
     throw invalidInput(`seed must be a non-negative safe integer, got ${String(seed)}.`, { seed });
   }
@@ -84,6 +97,10 @@ export function validateSynthesisOptions(options: SynthesisOptions, mode: 'offli
   }
   if (instruct !== undefined && (typeof instruct !== 'string' || instruct.trim().length === 0)) {
     throw invalidInput('instruct must be a non-empty string.', { instruct });
+  }
+  if (flowSteps !== undefined) checkFlowSteps(flowSteps, 'flowSteps');
+  if (streaming?.firstChunkFlowSteps !== undefined) {
+    checkFlowSteps(streaming.firstChunkFlowSteps, 'streaming.firstChunkFlowSteps');
   }
   if (sampling?.variant !== undefined && !(RAS_VARIANTS as readonly string[]).includes(sampling.variant)) {
     throw invalidInput(`sampling.variant must be one of ${RAS_VARIANTS.join(', ')}.`, { variant: sampling.variant });
@@ -105,6 +122,22 @@ export function randomSeed(): number {
   const c = (globalThis as { crypto?: { getRandomValues?: (array: Uint32Array) => Uint32Array } }).crypto;
   if (c?.getRandomValues !== undefined) return c.getRandomValues(new Uint32Array(1))[0] ?? 0;
   return Math.floor(Math.random() * 2 ** 32);
+}
+
+/** The flow steps of a streaming request, as `FlowStream` options. */
+export function streamFlowSteps(options: SynthesisOptions): FlowSteps {
+  const firstChunk = options.streaming?.firstChunkFlowSteps;
+  return {
+    ...(options.flowSteps === undefined ? {} : { every: options.flowSteps }),
+    ...(firstChunk === undefined ? {} : { firstChunk }),
+  };
+}
+
+/** The schedule part of the streaming options, as `ChunkPolicy` options. */
+export function chunkPolicyOptions(streaming: StreamingOptions | undefined): Omit<ChunkPolicyOptions, 'promptTokens'> {
+  if (streaming === undefined) return {};
+  const { firstChunkFlowSteps, ...policy } = streaming;
+  return policy;
 }
 
 /** The sampling switches of a request, as `SpeechLm` options. */

@@ -15,6 +15,7 @@ import { invalidInput, TTSError } from '../errors.ts';
 import type { ChunkPolicyOptions, FlowChunkPlan } from './chunk-policy.ts';
 import { ChunkPolicy } from './chunk-policy.ts';
 import type { EulerStepCallback, FlowMatcher, FlowPrompt, Mel } from './flow/flow-matcher.ts';
+import { checkFlowSteps } from './flow/flow-matcher.ts';
 import { changeSpeed } from './flow/speed.ts';
 import type { NormalSource, Vocoder } from './vocoder/vocoder.ts';
 import { StreamingVocoder } from './vocoder/vocoder.ts';
@@ -57,6 +58,8 @@ export interface TokensToWaveOptions {
   readonly rng: NormalSource;
   /** Speed factor (> 1 faster), applied to the mel by linear resampling (offline only). @defaultValue 1 */
   readonly speed?: number;
+  /** Euler steps of the flow solve. @defaultValue the package's `flow.nTimesteps` */
+  readonly steps?: number;
   /** Checked before each graph run. */
   readonly signal?: AbortSignal;
   /** Observes the Euler states. */
@@ -92,6 +95,7 @@ export async function tokensToWave(
   const decoded = await flow.decode(prompt, tokens, {
     streaming: false,
     finalize: true,
+    ...(options.steps === undefined ? {} : { steps: options.steps }),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
   });
@@ -125,8 +129,22 @@ export interface StreamingToken2WavOptions {
    * look-ahead default to the model's.
    */
   readonly policy?: Omit<ChunkPolicyOptions, 'promptTokens'>;
+  /** Euler steps of the flow per chunk. */
+  readonly steps?: FlowSteps;
   /** Observes the Euler states of every flow call. */
   readonly onStep?: EulerStepCallback;
+}
+
+/** Euler steps of the flow solves of a stream. */
+export interface FlowSteps {
+  /** Every chunk. @defaultValue the package's `flow.nTimesteps` (10) */
+  readonly every?: number;
+  /**
+   * The first chunk only: fewer steps there shorten the time to first audio; later chunks re-solve the whole prefix
+   * with `every` steps anyway (only their new frames are emitted), so only the first chunk's frames are coarser.
+   * @defaultValue `every`
+   */
+  readonly firstChunk?: number;
 }
 
 /** One chunk of mel from {@link FlowStream}: the frames to vocode plus the plan that produced them. */
@@ -153,6 +171,8 @@ export interface MelChunk {
 export interface FlowStreamOptions {
   /** Schedule settings (see {@link StreamingToken2WavOptions.policy}). */
   readonly policy?: Omit<ChunkPolicyOptions, 'promptTokens'>;
+  /** Euler steps per chunk. */
+  readonly steps?: FlowSteps;
   /** Observes the Euler states of every flow call. */
   readonly onStep?: EulerStepCallback;
 }
@@ -168,6 +188,7 @@ export class FlowStream {
   readonly #prompt: FlowPrompt;
   readonly #policy: ChunkPolicy;
   readonly #onStep: EulerStepCallback | undefined;
+  readonly #steps: FlowSteps;
   readonly #tokens: number[] = [];
   #ended = false;
   #busy = false;
@@ -176,10 +197,14 @@ export class FlowStream {
   /**
    * @param flow - flow runner (shared)
    * @param prompt - the voice's flow prompt
-   * @param options - schedule settings
-   * @throws {TTSError} ERR_INVALID_INPUT for invalid schedule settings
+   * @param options - schedule settings, Euler steps
+   * @throws {TTSError} ERR_INVALID_INPUT for invalid schedule settings or step counts
    */
   constructor(flow: FlowMatcher, prompt: FlowPrompt, options: FlowStreamOptions = {}) {
+    const { every, firstChunk } = options.steps ?? {};
+    if (every !== undefined) checkFlowSteps(every, 'steps.every');
+    if (firstChunk !== undefined) checkFlowSteps(firstChunk, 'steps.firstChunk');
+    this.#steps = options.steps ?? {};
     this.#flow = flow;
     this.#prompt = prompt;
     this.#policy = new ChunkPolicy({
@@ -252,11 +277,13 @@ export class FlowStream {
   async #run(plan: FlowChunkPlan, signal: AbortSignal | undefined): Promise<MelChunk> {
     signal?.throwIfAborted();
     const flowStart = now();
+    const steps = plan.index === 0 ? (this.#steps.firstChunk ?? this.#steps.every) : this.#steps.every;
     const decoded = await this.#flow.decode(this.#prompt, this.#tokens.slice(plan.contextStart, plan.tokenEnd), {
       streaming: plan.streaming,
       finalize: plan.finalize,
       tokenOffset: plan.tokenOffset - plan.contextStart,
       contextStart: plan.contextStart,
+      ...(steps === undefined ? {} : { steps }),
       ...(signal ? { signal } : {}),
       ...(this.#onStep ? { onStep: this.#onStep } : {}),
     });
@@ -301,6 +328,7 @@ export class StreamingToken2Wav {
   constructor(flow: FlowMatcher, vocoder: Vocoder, prompt: FlowPrompt, options: StreamingToken2WavOptions) {
     this.#flow = new FlowStream(flow, prompt, {
       ...(options.policy === undefined ? {} : { policy: options.policy }),
+      ...(options.steps === undefined ? {} : { steps: options.steps }),
       ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
     });
     this.#vocoder = new StreamingVocoder(vocoder, options.rng);

@@ -38,7 +38,7 @@ export const NO_GPU: DeviceCapabilities = Object.freeze({ webgpu: false, fallbac
 /**
  * Order of preference for `dtype: 'auto'`. WebGPU: 4-bit MatMulNBits kernels are fast there, QDQ int8 is slow or
  * wrong (landscape §6). wasm: int8 — `npx tsx tools/bench/engine.ts` on the full-size package measured the LM at
- * 8.1 tokens/s int8 vs 0.63 q4, and the flow at 8.5 s per audio second int8 vs 23.8 fp32 (its measured error,
+ * 22.4 tokens/s int8 vs 2.9 q4, and the flow at 3.9 s per audio second int8 vs 6.6 fp32 (its measured error,
  * docs/model-package.md: 1.2e-3 relative per Euler step). The vocoder keeps fp32 (HiFT's F0 path breaks in fp16,
  * spec §6.5).
  */

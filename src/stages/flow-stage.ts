@@ -4,6 +4,7 @@
  * full attention (and the optional speed change), exactly as `tokensToWave`.
  */
 import type { StreamingOptions } from '../engine/options.ts';
+import { chunkPolicyOptions, streamFlowSteps } from '../engine/options.ts';
 import { flowPromptFor } from '../engine/requests.ts';
 import { serializeError } from '../errors.ts';
 import type { Mel } from '../models/flow/flow-matcher.ts';
@@ -32,6 +33,8 @@ export interface FlowJob {
   readonly mode: 'offline' | 'stream';
   readonly speed?: number;
   readonly streaming?: StreamingOptions;
+  /** Euler steps of every flow solve (see `SynthesisOptions.flowSteps`). */
+  readonly flowSteps?: number;
 }
 
 function now(): number {
@@ -94,7 +97,10 @@ export class FlowStage {
           offlineTokens = [];
           stream =
             job.mode === 'stream'
-              ? new FlowStream(this.flow, prompt, job.streaming === undefined ? {} : { policy: job.streaming })
+              ? new FlowStream(this.flow, prompt, {
+                  policy: chunkPolicyOptions(job.streaming),
+                  steps: streamFlowSteps(job),
+                })
               : undefined;
         } else if (message.type === 'tokens') {
           if (stream !== undefined) {
@@ -109,7 +115,12 @@ export class FlowStage {
             await drain();
           } else if (offlineTokens.length > 0) {
             const start = now();
-            const decoded = await this.flow.decode(prompt, offlineTokens, { streaming: false, finalize: true, signal });
+            const decoded = await this.flow.decode(prompt, offlineTokens, {
+              streaming: false,
+              finalize: true,
+              signal,
+              ...(job.flowSteps === undefined ? {} : { steps: job.flowSteps }),
+            });
             const mel = job.speed === undefined || job.speed === 1 ? decoded.mel : changeSpeed(decoded.mel, job.speed);
             emit(mel, 0, true, true, now() - start);
           }

@@ -1,8 +1,10 @@
 /**
- * `npx tsx tools/bench/engine.ts [--model build/full-size-package] [--lm int8,q4] [--flow fp32,int8,q4] [--threads 2]`
+ * `npx tsx tools/bench/engine.ts [--model build/full-size-package] [--lm int8,q4] [--flow fp32,int8,q4]
+ *   [--flow-steps 10,5] [--threads 2]`
  *
  * Speed of the three stages on onnxruntime-web's wasm EP in Node, per weight variant, measured side by side in one
- * run: LM prefill and decode tokens/s, flow (encoder + 10 CFG Euler steps) and HiFT per second of audio. Build the
+ * run: LM prefill and decode tokens/s, flow (encoder + N CFG Euler steps, for each `--flow-steps`) and HiFT per second
+ * of audio. An empty list (`--lm ''`) skips a stage. Build the
  * full-size random-weight package first with `.venv/bin/python -m tools.fixtures.full_size` (the real model's shapes,
  * so its compute cost). Prints figures only; absolute times on these shared 2-core machines are indicative, the
  * ratios between variants are the point. Real time needs ≥ 25 LM tokens/s and flow + vocoder < 1 s per audio second.
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: 'build/full-size-package' },
     lm: { type: 'string', default: 'int8,q4' },
     flow: { type: 'string', default: 'fp32,int8,q4' },
+    'flow-steps': { type: 'string', default: '10,5' },
     threads: { type: 'string', default: '2' },
     tokens: { type: 'string', default: '30' },
   },
@@ -53,7 +56,8 @@ interface Row {
 }
 const rows: Row[] = [];
 const maxTokens = Number(values.tokens);
-for (const dtype of values.lm.split(',') as Dtype[]) {
+const list = (value: string): string[] => value.split(',').filter((v) => v !== '');
+for (const dtype of list(values.lm) as Dtype[]) {
   let t = now();
   const lm = await SpeechLm.create(pkg, ort, { device: 'wasm', dtype });
   const loadS = (now() - t) / 1000;
@@ -81,18 +85,27 @@ for (const dtype of values.lm.split(',') as Dtype[]) {
   console.error(`bench: lm ${dtype} done`);
 }
 let mel: Awaited<ReturnType<FlowMatcher['decode']>>['mel'] | undefined;
-for (const dtype of values.flow.split(',') as Dtype[]) {
+for (const dtype of list(values.flow) as Dtype[]) {
   let t = now();
   const flow = await FlowMatcher.create(pkg, ort, { device: 'wasm', dtype });
   const loadS = (now() - t) / 1000;
-  t = now();
-  const decoded = await flow.decode({ promptTokens, promptFeat, embedding }, tokens, {
+  // warm-up (first-run kernel setup), so the step counts compare fairly
+  await flow.decode({ promptTokens, promptFeat, embedding }, tokens.slice(0, 10), {
     streaming: false,
     finalize: true,
+    steps: 1,
   });
-  mel ??= decoded.mel;
-  const audioSeconds = (decoded.mel.frames * manifest.config.samplesPerMelFrame) / sr;
-  rows.push({ stage: 'flow', dtype, 'load s': loadS, 's per audio s': (now() - t) / 1000 / audioSeconds });
+  for (const steps of list(values['flow-steps']).map(Number)) {
+    t = now();
+    const decoded = await flow.decode({ promptTokens, promptFeat, embedding }, tokens, {
+      streaming: false,
+      finalize: true,
+      steps,
+    });
+    mel ??= decoded.mel;
+    const audioSeconds = (decoded.mel.frames * manifest.config.samplesPerMelFrame) / sr;
+    rows.push({ stage: 'flow', dtype, steps, 'load s': loadS, 's per audio s': (now() - t) / 1000 / audioSeconds });
+  }
   await flow.release();
   console.error(`bench: flow ${dtype} done`);
 }
@@ -105,12 +118,18 @@ if (mel !== undefined) {
   await vocoder.release();
 }
 
-const base = rows[0];
+// ratios within a stage, measured in this run: LM tokens/s vs its first variant, flow time vs its first row
+const firstOf = (stage: string): Row | undefined => rows.find((r) => r.stage === stage);
+const ratio = (r: Row): number | string => {
+  const base = firstOf(r.stage);
+  const key = r.stage === 'lm' ? 'tokens/s' : 's per audio s';
+  const [a, b] = [r[key], base?.[key]];
+  return typeof a === 'number' && typeof b === 'number' ? Number((a / b).toFixed(2)) : '';
+};
 console.log(`model ${manifest.modelId}, wasm EP, ${values.threads} thread(s), Node ${process.version}`);
 console.table(
   rows.map((r) => ({
     ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(3)) : v])),
-    'tokens/s vs first':
-      base === undefined ? 1 : Number(((r['tokens/s'] as number) / (base['tokens/s'] as number)).toFixed(2)),
+    'vs first of stage': ratio(r),
   })),
 );

@@ -1,6 +1,7 @@
 /**
  * `npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
- *   [--instruct "…"] [--cross-lingual] --text "…" [--stream] [--seed N] [--speed X] [--format pcm16|float32] --out out.wav`
+ *   [--instruct "…"] [--cross-lingual] --text "…" [--stream] [--seed N] [--speed X] [--flow-steps N]
+ *   [--first-chunk-flow-steps N] [--format pcm16|float32] --out out.wav`
  *
  * Writes a 24 kHz mono WAV; the same seed (and model, voice, text) gives the same bytes. `--stream` synthesises
  * chunk by chunk as the browser player does and reports the time to the first chunk.
@@ -21,6 +22,9 @@ options:
   --stream           synthesise chunk by chunk (streaming schedule) instead of offline
   --seed N           request seed (default: random, printed)
   --speed X          speed factor 0.5–2 (offline only)
+  --flow-steps N     Euler steps of the flow solver, 1–50 (default: the package's, 10); fewer = faster, coarser
+  --first-chunk-flow-steps N
+                     Euler steps of the first streamed chunk only (with --stream; lower time to first audio)
   --format F         pcm16 (default) or float32
   --device D         wasm | auto (Node has no WebGPU)
   --dtype T          auto | fp32 | fp16 | int8 | q4 (variants the package ships)`;
@@ -37,6 +41,8 @@ function parse(argv: string[]) {
       stream: { type: 'boolean' },
       seed: { type: 'string' },
       speed: { type: 'string' },
+      'flow-steps': { type: 'string' },
+      'first-chunk-flow-steps': { type: 'string' },
       format: { type: 'string' },
     },
     strict: true,
@@ -84,12 +90,19 @@ export async function run(argv: string[]): Promise<number> {
       throw new UsageError(`--format must be pcm16 or float32 (got "${format}").`);
     const seed = parseNumber('seed', values.seed, true);
     const speed = parseNumber('speed', values.speed, false);
+    const flowSteps = parseNumber('flow-steps', values['flow-steps'], true);
+    const firstChunkFlowSteps = parseNumber('first-chunk-flow-steps', values['first-chunk-flow-steps'], true);
+    if (firstChunkFlowSteps !== undefined && values.stream !== true) {
+      throw new UsageError('--first-chunk-flow-steps needs --stream.');
+    }
     const engine = await openEngine(values);
     try {
       const voice = await resolveVoice(engine, values);
       const options: SynthesisOptions = {
         ...(seed === undefined ? {} : { seed }),
         ...(speed === undefined ? {} : { speed }),
+        ...(flowSteps === undefined ? {} : { flowSteps }),
+        ...(firstChunkFlowSteps === undefined ? {} : { streaming: { firstChunkFlowSteps } }),
         ...(values.instruct === undefined ? {} : { instruct: values.instruct }),
         ...(values['cross-lingual'] === true ? { crossLingual: true } : {}),
       };

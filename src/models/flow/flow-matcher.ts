@@ -96,6 +96,28 @@ export interface SolveOptions {
    * @defaultValue no gap (frame j starts from column j, as upstream)
    */
   readonly noiseGap?: { readonly at: number; readonly skip: number };
+  /**
+   * Euler steps (the cosine schedule is spread over them). Flow time is proportional to it; fewer steps trade
+   * quality for speed. @defaultValue the package's `flow.nTimesteps` (10)
+   */
+  readonly steps?: number;
+}
+
+/** Most Euler steps a request may ask for (upstream uses 10; more only costs time). */
+export const MAX_FLOW_STEPS = 50;
+
+/**
+ * Checks a number of Euler steps.
+ *
+ * @throws {TTSError} ERR_INVALID_INPUT unless an integer in [1, {@link MAX_FLOW_STEPS}]
+ */
+export function checkFlowSteps(steps: unknown, name = 'flowSteps'): number {
+  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 1 || steps > MAX_FLOW_STEPS) {
+    throw invalidInput(`${name} must be an integer in [1, ${MAX_FLOW_STEPS}], got ${String(steps)}.`, {
+      [name]: steps,
+    });
+  }
+  return steps;
 }
 
 /** Options of {@link FlowMatcher.decode}. */
@@ -114,6 +136,8 @@ export interface FlowDecodeOptions {
    * of every frame is then taken as if the full prefix had been passed. @defaultValue 0
    */
   readonly contextStart?: number;
+  /** Euler steps (see {@link SolveOptions.steps}). @defaultValue the package's `flow.nTimesteps` */
+  readonly steps?: number;
   /** Checked before every graph run. */
   readonly signal?: AbortSignal;
   /** Observes the Euler states. */
@@ -340,18 +364,19 @@ export class FlowMatcher {
   }
 
   /**
-   * The CFM solve (spec §5.4): `nTimesteps` CFG Euler steps from the noise prefix.
+   * The CFM solve (spec §5.4): `nTimesteps` (or `options.steps`) CFG Euler steps from the noise prefix.
    *
    * @param mu - encoder output `[80, T]`
    * @param spks - speaker condition `[80]`
    * @param cond - prompt mel in the first frames, zeros after, `[80, T]`
    * @param streaming - chunk (50-frame) attention masks in the estimator
-   * @param options - signal, step observer, noise gap
+   * @param options - signal, step observer, noise gap, number of steps
    * @returns the mel `[80, T]` (prompt frames included)
-   * @throws {TTSError} ERR_INVALID_INPUT for mismatched shapes or too little noise; ERR_INFERENCE
+   * @throws {TTSError} ERR_INVALID_INPUT for mismatched shapes, too little noise or a bad step count; ERR_INFERENCE
    */
   async solve(mu: Mel, spks: Float32Array, cond: Mel, streaming: boolean, options: SolveOptions = {}): Promise<Mel> {
-    const { melBins, nTimesteps } = this.config;
+    const { melBins } = this.config;
+    const nTimesteps = options.steps === undefined ? this.config.nTimesteps : checkFlowSteps(options.steps, 'steps');
     const frames = mu.frames;
     if (mu.bins !== melBins || cond.bins !== melBins || cond.frames !== frames || spks.length !== melBins) {
       throw invalidInput(
@@ -460,6 +485,7 @@ export class FlowMatcher {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onStep ? { onStep: options.onStep } : {}),
       ...(contextStart > 0 ? { noiseGap: { at: promptFrames, skip: tokenMelRatio * contextStart } } : {}),
+      ...(options.steps === undefined ? {} : { steps: options.steps }),
     });
     const solverMs = now() - solveStart;
     return { mel: sliceFrames(mel, dropped, frames), solvedFrames: frames, encoderMs, solverMs };

@@ -57,6 +57,12 @@ describe('cli synth / voice', () => {
     expect(offline.sampleRate).toBe(24000);
     expect(streamed.samples.length).toBe(offline.samples.length);
 
+    const few = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--flow-steps', '4', '--out', join(tmp, 'f.wav'));
+    expect(few.code, few.stderr).toBe(0);
+    const coarse = decodeWav(new Uint8Array(readFileSync(join(tmp, 'f.wav'))));
+    expect(coarse.samples.length).toBe(offline.samples.length);
+    expect(readFileSync(join(tmp, 'f.wav')).equals(readFileSync(join(tmp, 'a.wav')))).toBe(false);
+
     const info = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', join(tmp, 'voice.bin'));
     expect(JSON.parse(info.stdout)).toMatchObject({ promptTokens: 87, promptTextIds: 10 });
   }, 120_000);
@@ -82,6 +88,13 @@ describe('cli synth / voice', () => {
     const noModel = await cli('synth', '--model', tmp, '--prompt', PROMPT, '--text', 'a', '--out', join(tmp, 'x.wav'));
     expect(noModel.code).toBe(1);
     expect(noModel.stderr).toContain('ERR_ASSET_FETCH');
+    const synth = ['synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--text', 'a', '--out', join(tmp, 'x.wav')];
+    const badSteps = await cli(...synth, '--flow-steps', '0');
+    expect(badSteps.code).toBe(1);
+    expect(badSteps.stderr).toMatch(/\[ERR_INVALID_INPUT\] flowSteps must be an integer in \[1, 50\], got 0/);
+    const firstWithoutStream = await cli(...synth, '--first-chunk-flow-steps', '3');
+    expect(firstWithoutStream.code).toBe(2);
+    expect(firstWithoutStream.stderr).toContain('--first-chunk-flow-steps needs --stream');
     const corrupt = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', PROMPT);
     expect(corrupt.code).toBe(1);
     expect(corrupt.stderr).toContain('ERR_INVALID_INPUT');

@@ -156,6 +156,8 @@ describe('Engine on the tiny fixture', () => {
       [() => engine.synthesize(ZH, voice, { speed: 9 }), 'ERR_INVALID_INPUT'],
       [() => engine.synthesize(ZH, { ...voice, embedding: new Float32Array(3) }), 'ERR_INVALID_INPUT'],
       [() => engine.synthesize(ZH, voice, { instruct: 'a<|endofprompt|>b' }), 'ERR_INVALID_INPUT'],
+      [() => engine.synthesize(ZH, voice, { flowSteps: 0 }), 'ERR_INVALID_INPUT'],
+      [() => collect(engine.stream(ZH, voice, { streaming: { firstChunkFlowSteps: 99 } })), 'ERR_INVALID_INPUT'],
     ];
     for (const [run, code] of cases) {
       const error = await run().catch((e: unknown) => e);

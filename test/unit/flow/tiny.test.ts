@@ -1,7 +1,7 @@
 /**
  * FlowMatcher on the tiny fixture package against the PyTorch reference goldens (test/fixtures/golden/flow.npz,
  * voice.npz): encoder (full attention; chunk masks with the last 3 tokens as look-ahead), speaker projection, the
- * Euler states fed to steps 2 and 10, and the solver output. The int8 / q4 variants run too; their error is printed,
+ * Euler states fed to steps 2 and 10, the solver output (10 steps, and 4 steps on request). The int8 / q4 variants run too; their error is printed,
  * not asserted tight (quantisation, not the runner, sets it).
  */
 import { join } from 'node:path';
@@ -78,6 +78,34 @@ describe('tiny flow goldens (fp32)', () => {
     expect(stepErr).toHaveLength(2);
     expect(Math.max(...stepErr)).toBeLessThanOrEqual(1e-4);
     expect(melErr).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('fewer Euler steps: a 4-step solve equals the reference 4-step solve within 1e-4', async () => {
+    const frames = 2 * all.length;
+    const cond = new Float32Array(80 * frames);
+    for (let j = 0; j < 2 * P; j++)
+      for (let b = 0; b < 80; b++) cond[b * frames + j] = prompt.promptFeat[j * 80 + b] ?? 0;
+    let calls = 0;
+    const mel = await flow.solve(
+      { bins: 80, frames, data: golden('mu_full') },
+      golden('spks'),
+      { bins: 80, frames, data: cond },
+      false,
+      { steps: 4, onStep: () => calls++ },
+    );
+    expect(calls).toBe(4);
+    expect(maxAbsDiff(mel.data, golden('mel_full_4_steps'))).toBeLessThanOrEqual(1e-4);
+    // and the step count really changes the result (else this test could not tell 4 from 10)
+    expect(maxAbsDiff(golden('mel_full_4_steps'), golden('mel_full'))).toBeGreaterThan(1e-2);
+    const decoded = await flow.decode(prompt, tokens, { streaming: false, finalize: true, steps: 4 });
+    const reference = sliceFrames({ bins: 80, frames, data: golden('mel_full_4_steps') }, 2 * P);
+    expect(maxAbsDiff(decoded.mel.data, reference.data)).toBeLessThanOrEqual(1e-4);
+  });
+
+  it.each([0, 51, 2.5, NaN])('rejects %s Euler steps with a clear error', async (steps) => {
+    await expect(flow.decode(prompt, tokens, { streaming: false, finalize: true, steps })).rejects.toThrow(
+      /steps must be an integer in \[1, 50\]/,
+    );
   });
 
   it('decode (offline) returns the generated frames of the reference mel', async () => {

@@ -85,6 +85,19 @@ describe('three-stage pipeline over MessagePorts', () => {
     expect(same(joinSamples(chunks), joinSamples(reference))).toBe(true);
   });
 
+  it('flow steps reach the flow stage: equal to the engine with the same steps, unlike the default', async () => {
+    const offline = { ...request(ZH, 'offline', 9), options: { flowSteps: 4 } };
+    const few = joinSamples(await collect(runPipeline(hosts, offline, undefined)));
+    const reference = await engine.synthesize(ZH, voice, { seed: 9, flowSteps: 4 });
+    expect(same(few, reference.samples)).toBe(true);
+    expect(same(few, (await engine.synthesize(ZH, voice, { seed: 9 })).samples)).toBe(false);
+    const options = { flowSteps: 8, streaming: { firstChunkFlowSteps: 3 } };
+    const streamed = await collect(runPipeline(hosts, { ...request(ZH, 'stream', 42), options }, undefined));
+    const expected = [];
+    for await (const c of engine.stream(ZH, voice, { seed: 42, ...options })) expected.push(c);
+    expect(same(joinSamples(streamed), joinSamples(expected))).toBe(true);
+  });
+
   it('abort mid-stream: rejects with the reason, every stage is free again', async () => {
     const controller = new AbortController();
     const got: PipelineChunk[] = [];

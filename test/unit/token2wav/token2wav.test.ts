@@ -242,6 +242,48 @@ describe('schedule options (measured on the tiny model)', () => {
     expect(errUnaligned).toBeGreaterThan(1e-3);
   });
 
+  it('flow steps: a coarser first chunk only changes the first chunk; fewer steps everywhere change every chunk', async () => {
+    const base = await stream([tokens]);
+    const firstCoarse = await stream([tokens], { steps: { firstChunk: 4 } });
+    expect(firstCoarse.map((c) => c.melFrames)).toEqual(base.map((c) => c.melFrames));
+    expect(base.length).toBeGreaterThan(1);
+    // chunk 0: the 4-step solve of upstream's first flow call (plan of the default schedule)
+    const plan = streamSchedule(tokens.length, { promptTokens: voice.promptTokens.length })[0];
+    if (plan === undefined) throw new Error('no plan');
+    const coarse = await flow.decode(voice, tokens.slice(0, plan.tokenEnd), {
+      streaming: plan.streaming,
+      finalize: plan.finalize,
+      tokenOffset: plan.tokenOffset,
+      steps: 4,
+    });
+    expect(maxAbsDiff(firstCoarse[0]?.mel.data ?? [], coarse.mel.data)).toBe(0);
+    const firstChunkChange = maxAbsDiff(firstCoarse[0]?.mel.data ?? [], base[0]?.mel.data ?? []);
+    expect(firstChunkChange).toBeGreaterThan(1e-2);
+    // later chunks re-solve the whole prefix with the full step count: the same mel as upstream's schedule
+    for (let i = 1; i < base.length; i++) {
+      expect(maxAbsDiff(firstCoarse[i]?.mel.data ?? [], base[i]?.mel.data ?? [])).toBe(0);
+    }
+    const allCoarse = await stream([tokens], { steps: { every: 4 } });
+    for (let i = 0; i < base.length; i++) {
+      expect(maxAbsDiff(allCoarse[i]?.mel.data ?? [], base[i]?.mel.data ?? [])).toBeGreaterThan(1e-2);
+    }
+    const waveDiff = maxAbsDiff(joinSamples(firstCoarse), joinSamples(base));
+    console.log(
+      `flow steps (tiny, random weights): first chunk at 4 steps changes its mel by max ${firstChunkChange.toFixed(3)} ` +
+        `(mel peak ${peak(melOfChunks(base)).toFixed(2)}), the waveform by max ${waveDiff.toFixed(4)}; ` +
+        `flow ms first chunk ${firstCoarse[0]?.timings.flowMs.toFixed(0)} vs ${base[0]?.timings.flowMs.toFixed(0)}`,
+    );
+  });
+
+  it('rejects a step count outside [1, 50] with the option name', () => {
+    expect(() => new StreamingToken2Wav(flow, vocoder, voice, { rng: new Xoshiro128(1), steps: { every: 0 } })).toThrow(
+      /steps\.every must be an integer in \[1, 50\], got 0/,
+    );
+    expect(
+      () => new StreamingToken2Wav(flow, vocoder, voice, { rng: new Xoshiro128(1), steps: { firstChunk: 1.5 } }),
+    ).toThrow(/steps\.firstChunk must be an integer/);
+  });
+
   it('bounded context: flat per-chunk flow cost, accuracy cost vs the full prefix', async () => {
     // a long utterance: the e2e tokens repeated (the tiny noise buffer holds 1000 frames = 2·(87 + 413))
     const long = Array.from({ length: 400 }, (_, i) => tokens[i % tokens.length] ?? 0);
