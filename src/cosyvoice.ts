@@ -99,10 +99,17 @@ export interface SynthesizedAudio {
 
 /** A streamed chunk. */
 export interface StreamChunk {
+  /** Mono samples in [−0.99, 0.99]. */
   readonly samples: Float32Array;
   readonly sampleRate: number;
+  /** Chunk number within the request, from 0. */
   readonly index: number;
+  /** Text segment the chunk belongs to (long text is split, spec §1.6; a text stream is one segment). */
   readonly segment: number;
+  /**
+   * Last chunk of the request. Known when the chunk is made, so no chunk is held back to find out; should the last
+   * segment make no audio at all, an empty chunk carries the flag.
+   */
   readonly final: boolean;
 }
 
@@ -378,10 +385,16 @@ export class CosyVoice {
     let samples = 0;
     let tokens = 0;
     let lmMs = 0;
-    let previous: PipelineChunk | undefined;
+    let last: PipelineChunk | undefined;
     let index = 0;
-    const emit = (chunk: PipelineChunk, final: boolean): StreamChunk => {
-      const out: StreamChunk = { samples: chunk.samples, sampleRate, index: index++, segment: chunk.segment, final };
+    const emit = (chunk: Pick<PipelineChunk, 'samples' | 'segment' | 'last'>): StreamChunk => {
+      const out: StreamChunk = {
+        samples: chunk.samples,
+        sampleRate,
+        index: index++,
+        segment: chunk.segment,
+        final: chunk.last,
+      };
       const elapsed = now() - started;
       this.#events.emit({
         type: 'chunk',
@@ -412,10 +425,11 @@ export class CosyVoice {
         this.#events.emit({ type: 'first-audio', requestId, ttfaMs: firstAudio - started });
       }
       samples += chunk.samples.length;
-      if (previous !== undefined) yield emit(previous, false);
-      previous = chunk;
+      last = chunk;
+      yield emit(chunk);
     }
-    if (previous !== undefined) yield emit(previous, true);
+    if (last !== undefined && !last.last)
+      yield emit({ samples: new Float32Array(0), segment: last.segment, last: true });
     if (playback !== undefined) playback.endToken = result?.playbackEnd;
     const totalMs = now() - started;
     const audioSeconds = samples / sampleRate;

@@ -59,6 +59,8 @@ export interface PipelineChunk {
   readonly segment: number;
   readonly index: number;
   readonly segmentEnd: boolean;
+  /** Last chunk of the request. */
+  readonly last: boolean;
   readonly flowMs: number;
   readonly vocoderMs: number;
 }
@@ -151,6 +153,7 @@ export async function* runPipeline(
           segment: message.segment,
           index: message.index,
           segmentEnd: message.segmentEnd,
+          last: message.last,
           flowMs: message.flowMs,
           vocoderMs: message.vocoderMs,
         };

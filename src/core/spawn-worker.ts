@@ -48,6 +48,9 @@ export class WorkerHandle {
         );
       };
       worker.addEventListener('error', (event) => {
+        // handled here: every pending and later call rejects with ERR_WORKER_CRASHED carrying the message, so the
+        // browser need not also report it as an uncaught error of the page
+        event.preventDefault();
         fail(event.message || 'uncaught error');
       });
       worker.addEventListener('messageerror', () => {

@@ -370,14 +370,17 @@ export class Engine {
           ? this.#streamSegments(this.#segments(input, options), voice, options, state, controller.signal)
           : this.#streamBistream(input, voice, options, state, controller.signal);
       let index = 0;
-      let previous: AudioChunk | undefined;
+      let last: AudioChunk | undefined;
       for await (const chunk of source) {
         if (chunk.samples.length > 0) state.firstAudio ??= now();
         state.samples += chunk.samples.length;
-        if (previous !== undefined) yield previous;
-        previous = { ...chunk, index: index++ };
+        // no chunk is held back to learn whether it is the last: the source knows (see `final` in #token2wav)
+        last = { ...chunk, index: index++ };
+        yield last;
       }
-      if (previous !== undefined) yield { ...previous, final: true };
+      if (last !== undefined && !last.final) {
+        yield { ...last, samples: new Float32Array(0), index, segmentEnd: true, final: true };
+      }
       options.onMetrics?.(state.metrics());
     } finally {
       controller.abort(new DOMException('The stream was closed.', 'AbortError'));
@@ -406,7 +409,7 @@ export class Engine {
           },
         }),
       );
-      yield* this.#token2wav(queue, voice, options, state, signal, segmentIndex);
+      yield* this.#token2wav(queue, voice, options, state, signal, segmentIndex, segmentIndex === segments.length - 1);
       await lmDone;
     }
   }
@@ -445,7 +448,7 @@ export class Engine {
     const lmDone = this.#feed(
       queue,
       state,
-      this.lm.generateBistream(ids.pieces(input, signal), prompt, {
+      this.lm.generateBistream(ids.ids(input, signal), prompt, {
         rng: state.lmRng,
         signal,
         // upstream has no cap after the text ended; cap it (like unistream's max_len = 20 × text ids) so a model
@@ -457,7 +460,7 @@ export class Engine {
         },
       }),
     );
-    yield* this.#token2wav(queue, voice, options, state, signal, 0);
+    yield* this.#token2wav(queue, voice, options, state, signal, 0, true);
     await lmDone;
   }
 
@@ -468,6 +471,7 @@ export class Engine {
     state: RequestState,
     signal: AbortSignal,
     segment: number,
+    lastSegment: boolean,
   ): AsyncGenerator<AudioChunk, void, undefined> {
     const stream = new StreamingToken2Wav(this.flow, this.vocoder, flowPromptFor(voice), {
       rng: state.noiseRng,
@@ -483,7 +487,7 @@ export class Engine {
         index: 0,
         segment,
         segmentEnd: chunk.final,
-        final: false,
+        final: chunk.final && lastSegment,
       };
     }
   }

@@ -81,7 +81,21 @@ export class TextIdStream {
   }
 
   /**
-   * Token-id pieces of the incoming text, in order.
+   * The token ids of the incoming text one at a time, in order: what to hand the bistream LM. Upstream's frontend
+   * feeds `inference_bistream` one id per iteration, and the LM decodes at most one burst of speech tokens per
+   * iteration, so a piece of many ids would leave text unused (and the listener waiting) until the next piece or the
+   * end of the text.
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT when a piece is not a string; the abort reason when `signal` aborts.
+   */
+  async *ids(input: AsyncIterable<string> | Iterable<string>, signal?: AbortSignal): AsyncGenerator<Int32Array> {
+    for await (const piece of this.pieces(input, signal)) {
+      for (const id of piece) yield Int32Array.of(id);
+    }
+  }
+
+  /**
+   * Token-id pieces of the incoming text, in order (each piece is the text up to one safe boundary).
    *
    * @throws {TTSError} ERR_INVALID_INPUT when a piece is not a string; the abort reason when `signal` aborts.
    */

@@ -72,13 +72,26 @@ export class FlowStage {
     let stream: FlowStream | undefined;
     let offlineTokens: number[] = [];
     let segment = 0;
+    let lastSegment = false;
     const post = (message: MelMessage, ...arrays: Float32Array[]): void => {
       send(melPort, message, ...arrays);
     };
     const emit = (mel: Mel, index: number, final: boolean, offline: boolean, flowMs: number): void => {
       const data = detached(mel);
       post(
-        { type: 'mel', requestId, segment, index, final, offline, bins: mel.bins, frames: mel.frames, data, flowMs },
+        {
+          type: 'mel',
+          requestId,
+          segment,
+          index,
+          final,
+          last: final && lastSegment,
+          offline,
+          bins: mel.bins,
+          frames: mel.frames,
+          data,
+          flowMs,
+        },
         data,
       );
     };
@@ -94,6 +107,7 @@ export class FlowStage {
         if (message.type === 'end') break;
         if (message.type === 'segment') {
           segment = message.segment;
+          lastSegment = message.last;
           offlineTokens = [];
           stream =
             job.mode === 'stream'

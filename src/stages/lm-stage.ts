@@ -8,7 +8,7 @@ import type { LmVoice } from '../engine/requests.ts';
 import type { SynthesisOptions } from '../engine/options.ts';
 import { samplingOptions, validateSynthesisOptions } from '../engine/options.ts';
 import { TextIdStream } from '../engine/text-stream.ts';
-import { serializeError } from '../errors.ts';
+import { invalidInput, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
 import type { Device, Dtype } from '../runtime/device.ts';
@@ -95,7 +95,14 @@ export class LmStage {
       ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
     });
     for (const [segment, { text: segmentText, ids }] of segments.entries()) {
-      send(port, { type: 'segment', requestId: job.requestId, segment, text: segmentText } satisfies TokenMessage);
+      const last = segment === segments.length - 1;
+      send(port, {
+        type: 'segment',
+        requestId: job.requestId,
+        segment,
+        text: segmentText,
+        last,
+      } satisfies TokenMessage);
       const start = now();
       const result = await this.lm.generate(lmRequestFor(ids, job.voice, o, this.tokenizer), {
         rng,
@@ -113,15 +120,15 @@ export class LmStage {
 
   async #runStream(job: LmJob, textPort: PortLike, rng: Xoshiro128, port: PortLike, signal: AbortSignal) {
     const o = job.options;
-    if (o.instruct !== undefined) throw new TypeError('instruct is not supported with streamed text input.');
+    if (o.instruct !== undefined) throw invalidInput('instruct is not supported with streamed text input.');
     const ids = new TextIdStream(this.tokenizer, {
       ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
       ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
     });
-    send(port, { type: 'segment', requestId: job.requestId, segment: 0, text: '' } satisfies TokenMessage);
+    send(port, { type: 'segment', requestId: job.requestId, segment: 0, text: '', last: true } satisfies TokenMessage);
     const start = now();
     const result = await this.lm.generateBistream(
-      ids.pieces(textPieces(textPort, signal), signal),
+      ids.ids(textPieces(textPort, signal), signal),
       bistreamPromptFor(job.voice, o),
       {
         rng,

@@ -17,7 +17,14 @@ export type TextMessage =
 
 /** Speech tokens (LM stage → flow stage). */
 export type TokenMessage =
-  | { readonly type: 'segment'; readonly requestId: string; readonly segment: number; readonly text: string }
+  | {
+      readonly type: 'segment';
+      readonly requestId: string;
+      readonly segment: number;
+      readonly text: string;
+      /** The request's last segment (a text stream has only one), so its last chunk can say so without delay. */
+      readonly last: boolean;
+    }
   | { readonly type: 'tokens'; readonly requestId: string; readonly segment: number; readonly ids: Int32Array }
   | {
       readonly type: 'segment-end';
@@ -38,6 +45,8 @@ export type MelMessage =
       readonly index: number;
       /** Last chunk of its segment. */
       readonly final: boolean;
+      /** Last chunk of the request (`final` in the request's last segment). */
+      readonly last: boolean;
       /** Offline chunk (one whole segment, vocoded in one call) or a streaming chunk (HiFT cache + cross-fade). */
       readonly offline: boolean;
       readonly bins: number;
@@ -63,6 +72,8 @@ export type PcmMessage =
       readonly segment: number;
       readonly index: number;
       readonly segmentEnd: boolean;
+      /** Last chunk of the request. */
+      readonly last: boolean;
       readonly samples: Float32Array;
       readonly flowMs: number;
       readonly vocoderMs: number;

@@ -92,6 +92,7 @@ export class VocoderStage {
           segment: message.segment,
           index: index++,
           segmentEnd: message.final,
+          last: message.last,
           samples,
           flowMs: message.flowMs,
           vocoderMs,

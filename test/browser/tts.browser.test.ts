@@ -157,9 +157,12 @@ test.describe('CosyVoice on WASM', () => {
     const page = await openPage('tts');
     await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
     await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
-    // long enough (20 segments) that the request is still running when the crash is reported
-    const crash = await page.evaluate(({ text }) => window.tts.crashDuringStream(text, 1), { text: ZH.repeat(20) });
-    expect(crash).toEqual({ firstChunk: true, pending: 'ERR_WORKER_CRASHED', later: 'ERR_WORKER_CRASHED' });
+    const crash = await page.evaluate(({ text }) => window.tts.crashDuringStream(text, 1), { text: ZH.repeat(4) });
+    // the first chunk came out of the opening text alone (a text stream is spoken while it arrives)
+    expect(crash).toMatchObject({ firstWhileHeld: true, pending: 'ERR_WORKER_CRASHED', later: 'ERR_WORKER_CRASHED' });
+    // the library handled the worker's error (no uncaught error reaches the page: openPage asserts that)
+    expect(crash.workerError).toMatch(/crashed on purpose \(test hook\) \(handled: true\)$/);
+    expect(crash.message).toMatch(/^The flow worker crashed: .*crashed on purpose \(test hook\)/);
     await page.evaluate(() => window.tts.dispose());
     const again = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
     expect(again.ok).toBe(true);

@@ -175,6 +175,9 @@ export interface TtsPageApi {
   memory(): Promise<number>;
   isolated(): boolean;
   /** Starts a stream, fires a worker `error` event after its first chunk, reports what the pending and a later call got. */
-  crashDuringStream(text: string, seed: number): Promise<{ firstChunk: boolean; pending: string; later: string }>;
+  crashDuringStream(
+    text: string,
+    seed: number,
+  ): Promise<{ firstWhileHeld: boolean; workerError: string; pending: string; message: string; later: string }>;
   dispose(): Promise<void>;
 }

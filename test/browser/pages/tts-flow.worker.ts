@@ -1,2 +1,16 @@
 /** Test bundle of the flow stage worker (esbuild entry; see build-pages.ts). */
 import '../../../workers/flow.worker.ts';
+
+/**
+ * Test hook: on `{ crashForTest: true }` the worker throws an uncaught exception, a genuine one the browser reports
+ * as an `error` event on the Worker object (what a bug or an onnxruntime abort inside the worker does). comlink
+ * answers the unknown message with an id-less reply that the main thread ignores.
+ */
+self.addEventListener('message', (event: MessageEvent<unknown>) => {
+  const data = event.data as { crashForTest?: unknown } | null;
+  if (typeof data === 'object' && data !== null && data.crashForTest === true) {
+    setTimeout(() => {
+      throw new Error('flow worker crashed on purpose (test hook)');
+    });
+  }
+});

@@ -5,8 +5,9 @@
 import { CosyVoice } from '../../../src/index.ts';
 import type { DeviceRequest, DtypeRequest, LoadProgressEvent, VoiceProfile } from '../../../src/index.ts';
 import type { TtsPageApi } from './api.ts';
+import { heldText } from '../../helpers/held-text.ts';
 
-/** Every worker the page created, by role (the crash test dispatches an error event on one). */
+/** Every worker the page created, by role (the crash test makes one throw; see tts-flow.worker.ts). */
 const created = new Map<string, Worker[]>();
 const worker = (file: string, name: string) => () => {
   const w = new Worker(new URL(file, import.meta.url), { type: 'module', name });
@@ -166,18 +167,30 @@ const api: TtsPageApi = {
 
   async crashDuringStream(text, seed) {
     const t = need();
-    const stream = t.stream(text, { voice: voice as VoiceProfile, seed });
+    const flowWorker = created.get('tts-flow')?.at(-1);
+    if (flowWorker === undefined) throw new Error('no flow worker');
+    // A text stream held open after its opening (see test/helpers/held-text.ts): the request, and the flow worker's
+    // part in it, is provably still running when the crash lands, whatever the machine's speed.
+    const held = heldText([text, ' '], [text]);
+    const stream = t.stream(held.stream, { voice: voice as VoiceProfile, seed });
     const first = await stream.next();
-    // what the browser does when a worker dies of an uncaught error: an `error` event on the Worker object
-    created
-      .get('tts-flow')
-      ?.at(-1)
-      ?.dispatchEvent(new ErrorEvent('error', { message: 'simulated crash' }));
+    const firstWhileHeld = first.done !== true && first.value.samples.length > 0 && !held.released();
+    const reported = new Promise<string>((resolve) => {
+      flowWorker.addEventListener('error', (event) => {
+        resolve(`${event.message} (handled: ${String(event.defaultPrevented)})`);
+      });
+    });
+    // a genuine uncaught exception inside the flow worker (test hook of its test bundle)
+    flowWorker.postMessage({ crashForTest: true });
+    const workerError = await reported;
+    held.release();
     let pending = 'none';
+    let message = '';
     try {
       for (let s = await stream.next(); s.done !== true; s = await stream.next());
     } catch (error) {
       pending = errorCode(error);
+      message = (error as Error).message;
     }
     let later = 'none';
     try {
@@ -185,7 +198,7 @@ const api: TtsPageApi = {
     } catch (error) {
       later = errorCode(error);
     }
-    return { firstChunk: first.done !== true, pending, later };
+    return { firstWhileHeld, workerError, pending, message, later };
   },
 
   async dispose() {

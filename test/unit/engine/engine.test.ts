@@ -11,6 +11,7 @@ import { floats, ints, maxAbsDiff, need, readNpz } from '../../helpers/npz.ts';
 import { GOLDEN, openPackageDir, SHARED_DATA, TINY_PACKAGE } from '../../helpers/package.ts';
 import { goldenVoice } from '../../helpers/voice.ts';
 import { collect, joinSamples } from '../../helpers/audio.ts';
+import { heldText } from '../../helpers/held-text.ts';
 
 const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
 const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<
@@ -123,6 +124,34 @@ describe('Engine on the tiny fixture', () => {
     expect(a.length).toBeGreaterThan(0);
     expect(a.length % 960).toBe(0);
     expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+  });
+
+  it('bistream: audio starts while the text stream is still open, and only the last chunk is final', async () => {
+    // The zero-shot prompt's 87 speech tokens absorb 30 text ids first (5 text : 15 speech), and the first chunk
+    // needs 41 tokens (25 + prompt pad 13 + look-ahead 3), so the opening text is 36 ids; the trailing space
+    // flushes it out of the word-boundary buffer. Without audio before the end of the text this test times out.
+    const text = heldText([ZH.repeat(4), ' '], [ZH]);
+    const iterator = engine.stream(text.stream, voice, { seed: 3 });
+    const first = await iterator.next();
+    expect(text.released()).toBe(false);
+    expect(first.done).toBe(false);
+    expect(first.value?.samples.length).toBeGreaterThan(0);
+    expect(first.value?.final).toBe(false);
+    text.release();
+    const rest = await collect({ [Symbol.asyncIterator]: () => iterator });
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.map((c) => c.final)).toEqual(rest.map((_, i) => i === rest.length - 1));
+  });
+
+  it('stream(): several segments, the last chunk of the last one is final', async () => {
+    const chunks = await collect(
+      engine.stream(`${ZH}${'今天天气很好，我们一起去公园散步吧。'.repeat(6)}`, voice, { seed: 4 }),
+    );
+    expect(new Set(chunks.map((c) => c.segment)).size).toBeGreaterThan(1);
+    expect(chunks.map((c) => c.final)).toEqual(chunks.map((_, i) => i === chunks.length - 1));
+    expect(chunks.filter((c) => c.segmentEnd).map((c) => c.segment)).toEqual([
+      ...new Set(chunks.map((c) => c.segment)),
+    ]);
   });
 
   it('abort mid-stream rejects with AbortError and leaves the engine usable', async () => {

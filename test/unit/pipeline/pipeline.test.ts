@@ -13,6 +13,7 @@ import { RingBuffer, SLOT } from '../../../src/audio/ring-buffer.ts';
 import { GOLDEN, openPackageDir, TINY_PACKAGE } from '../../helpers/package.ts';
 import { goldenVoice } from '../../helpers/voice.ts';
 import { collect, joinSamples } from '../../helpers/audio.ts';
+import { heldText } from '../../helpers/held-text.ts';
 
 const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<string, { text: string }>;
 const ZH = texts['zh']?.text ?? '';
@@ -60,6 +61,7 @@ describe('three-stage pipeline over MessagePorts', () => {
     const reference = await engine.synthesize(long, voice, { seed: 9 });
     expect(same(joinSamples(chunks), reference.samples)).toBe(true);
     expect(chunks.map((c) => c.segment)).toEqual(reference.segments.map((_, i) => i));
+    expect(chunks.map((c) => c.last)).toEqual(chunks.map((_, i) => i === chunks.length - 1));
     expect(stats).toEqual(reference.segments.map((s) => s.tokens.length));
   });
 
@@ -68,7 +70,20 @@ describe('three-stage pipeline over MessagePorts', () => {
     const reference = [];
     for await (const c of engine.stream(ZH, voice, { seed: 42 })) reference.push(c);
     expect(chunks.map((c) => c.samples.length)).toEqual(reference.map((c) => c.samples.length));
+    expect(chunks.map((c) => c.last)).toEqual(reference.map((c) => c.final));
     expect(same(joinSamples(chunks), joinSamples(reference))).toBe(true);
+  });
+
+  it('bistream: the first chunk arrives while the text stream is still open', async () => {
+    // opening text as in the engine test of the same name (enough ids for the prompt interleave and 41 tokens)
+    const text = heldText([ZH.repeat(4), ' '], [ZH]);
+    const chunks = runPipeline(hosts, request(text.stream, 'stream', 3), undefined);
+    const first = await chunks.next();
+    expect(text.released()).toBe(false);
+    expect(first.done !== true && first.value.samples.length > 0 && !first.value.last).toBe(true);
+    text.release();
+    const rest = await collect({ [Symbol.asyncIterator]: () => chunks });
+    expect(rest.map((c) => c.last)).toEqual(rest.map((_, i) => i === rest.length - 1));
   });
 
   it('bistream: a text stream through the pipeline equals the engine on the same stream', async () => {
