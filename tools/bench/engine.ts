@@ -12,17 +12,14 @@
  * The fp32 LM is not benchmarked by default: its 1.46 GB graph does not fit the 4 GB wasm32 heap next to its own
  * parsed weights and the text-embedding table (std::bad_alloc), so browsers can only run the LM quantised on wasm.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseManifest } from '../../src/loader/manifest.ts';
 import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
 import { Xoshiro128 } from '../../src/models/lm/rng.ts';
 import { SpeechLm } from '../../src/models/lm/speech-lm.ts';
 import { Vocoder } from '../../src/models/vocoder/vocoder.ts';
 import type { Dtype } from '../../src/runtime/device.ts';
-import { ModelPackage } from '../../src/runtime/model-package.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
+import { openBenchPackage, syntheticVoice } from './full-size.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,18 +31,14 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '30' },
   },
 });
-const dir = values.model;
-const manifest = parseManifest(JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')));
-// no hashing here: multi-GB files, and this is a benchmark, not a loader
-const pkg = new ModelPackage(manifest, { read: async (f) => new Uint8Array(await readFile(join(dir, f.path))) });
+const pkg = await openBenchPackage(values.model);
+const { manifest } = pkg;
 const ort = await loadOrt('wasm');
 configureOrt(ort, { numThreads: Number(values.threads) });
 const now = (): number => performance.now();
 const sr = manifest.config.sampleRate;
-const rng = new Xoshiro128(1);
-const promptTokens = Int32Array.from({ length: 87 }, () => Math.floor(rng.uniform() * 6561));
-const promptFeat = Float32Array.from({ length: 174 * 80 }, () => rng.normal() - 4);
-const embedding = Float32Array.from({ length: 192 }, () => rng.normal());
+const { promptTokens, promptFeat, embedding } = syntheticVoice(pkg);
+const rng = new Xoshiro128(2);
 const textIds = Array.from({ length: 20 }, (_, i) => 100 + i);
 const tokens = Array.from({ length: 100 }, () => Math.floor(rng.uniform() * 6561));
 
