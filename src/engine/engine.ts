@@ -51,7 +51,10 @@ export interface AudioChunk {
   readonly segment: number;
   /** Last chunk of its segment. */
   readonly segmentEnd: boolean;
-  /** Last chunk of the request. */
+  /**
+   * Last chunk of the request, marked when the chunk is made (no chunk is held back to find out); should the last
+   * segment make no audio, an empty chunk carries the flag.
+   */
   readonly final: boolean;
 }
 
