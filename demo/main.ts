@@ -155,9 +155,15 @@ onClick('speak-btn', async () => {
   current = new AbortController();
   void tts.unlockAudio(); // inside the click: creates/resumes the AudioContext
   $<HTMLButtonElement>('stop-btn').disabled = false;
-  const off = tts.on('first-audio', (e) => {
-    status('metrics', `First audio after ${e.ttfaMs.toFixed(0)} ms…`);
-  });
+  const offs = [
+    tts.on('first-audio', (e) => {
+      status('metrics', `First audio after ${e.ttfaMs.toFixed(0)} ms…`);
+    }),
+    // the segment being synthesised, as spoken (numbers read out); chunks arrive ahead of playback
+    tts.on('chunk', (e) => {
+      status('caption', e.text);
+    }),
+  ];
   try {
     const m = await tts.speak($<HTMLTextAreaElement>('text').value, { ...requestOptions(), signal: current.signal });
     if (m !== undefined) {
@@ -169,7 +175,7 @@ onClick('speak-btn', async () => {
   } catch (error) {
     if (!isAbortError(error)) status('metrics', `Error: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
-    off();
+    for (const off of offs) off();
     $<HTMLButtonElement>('stop-btn').disabled = true;
   }
 });

@@ -106,6 +106,10 @@ export interface StreamChunk {
   readonly index: number;
   /** Text segment the chunk belongs to (long text is split, spec §1.6; a text stream is one segment). */
   readonly segment: number;
+  /** Text of that segment as spoken (after normalisation: numbers read out…); '' for a text stream. */
+  readonly text: string;
+  /** Where the chunk starts in the request's audio, in seconds (the samples of all earlier chunks). */
+  readonly startTime: number;
   /**
    * Last chunk of the request. Known when the chunk is made, so no chunk is held back to find out; should the last
    * segment make no audio at all, an empty chunk carries the flag.
@@ -387,12 +391,15 @@ export class CosyVoice {
     let lmMs = 0;
     let last: PipelineChunk | undefined;
     let index = 0;
-    const emit = (chunk: Pick<PipelineChunk, 'samples' | 'segment' | 'last'>): StreamChunk => {
+    /** The public chunk; `samples` (the counter) already includes this chunk. */
+    const emit = (chunk: Pick<PipelineChunk, 'samples' | 'text' | 'segment' | 'last'>): StreamChunk => {
       const out: StreamChunk = {
         samples: chunk.samples,
         sampleRate,
         index: index++,
         segment: chunk.segment,
+        text: chunk.text,
+        startTime: (samples - chunk.samples.length) / sampleRate,
         final: chunk.last,
       };
       const elapsed = now() - started;
@@ -401,6 +408,8 @@ export class CosyVoice {
         requestId,
         index: out.index,
         samples: out.samples.length,
+        startTime: out.startTime,
+        text: out.text,
         rtf: elapsed / 1000 / Math.max(1e-9, samples / sampleRate),
       });
       return out;
@@ -429,7 +438,7 @@ export class CosyVoice {
       yield emit(chunk);
     }
     if (last !== undefined && !last.last)
-      yield emit({ samples: new Float32Array(0), segment: last.segment, last: true });
+      yield emit({ samples: new Float32Array(0), text: last.text, segment: last.segment, last: true });
     if (playback !== undefined) playback.endToken = result?.playbackEnd;
     const totalMs = now() - started;
     const audioSeconds = samples / sampleRate;

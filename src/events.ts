@@ -37,7 +37,13 @@ export type RuntimeEvent =
       readonly type: 'chunk';
       readonly requestId: string;
       readonly index: number;
+      /** Samples in the chunk. */
       readonly samples: number;
+      /** Where the chunk starts in the request's audio, in seconds (e.g. to time captions). */
+      readonly startTime: number;
+      /** Text of the chunk's segment as spoken (after normalisation); '' for a text stream. */
+      readonly text: string;
+      /** Wall time so far per second of audio so far. */
       readonly rtf: number;
     }
   | { readonly type: 'underrun'; readonly count: number }

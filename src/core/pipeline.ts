@@ -56,6 +56,8 @@ export interface PipelineResult {
 /** A PCM chunk with its provenance. */
 export interface PipelineChunk {
   readonly samples: Float32Array;
+  /** Text of the chunk's segment as spoken (after normalisation); '' for a text stream. */
+  readonly text: string;
   readonly segment: number;
   readonly index: number;
   readonly segmentEnd: boolean;
@@ -146,10 +148,12 @@ export async function* runPipeline(
     hosts.lm.run(lmJob, tokens.port1, text?.port2).catch(crash);
     if (text !== undefined && typeof request.input !== 'string')
       void pumpText(request.input, text.port1, controller.signal);
+    let segmentText = '';
     for await (const message of results) {
       if (message.type === 'pcm') {
         yield {
           samples: message.samples,
+          text: segmentText,
           segment: message.segment,
           index: message.index,
           segmentEnd: message.segmentEnd,
@@ -157,6 +161,8 @@ export async function* runPipeline(
           flowMs: message.flowMs,
           vocoderMs: message.vocoderMs,
         };
+      } else if (message.type === 'segment') {
+        segmentText = message.text; // segments run one after another, so this is the text of the next chunks
       } else if (message.type === 'segment-stats') {
         onSegmentStats?.({ segment: message.segment, tokens: message.tokens, lmMs: message.lmMs });
       } else if (message.type === 'end') {

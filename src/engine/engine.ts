@@ -47,8 +47,12 @@ export interface AudioChunk {
   readonly sampleRate: number;
   /** Chunk number within the request, from 0. */
   readonly index: number;
-  /** Text segment this chunk belongs to (long text is split, spec §1.6). */
+  /** Text segment this chunk belongs to (long text is split, spec §1.6; a text stream is one segment). */
   readonly segment: number;
+  /** Text of that segment as spoken (after normalisation: numbers read out…); '' for a text stream. */
+  readonly text: string;
+  /** Where the chunk starts in the request's audio, in seconds (the samples of all earlier chunks). */
+  readonly startTime: number;
   /** Last chunk of its segment. */
   readonly segmentEnd: boolean;
   /**
@@ -376,13 +380,15 @@ export class Engine {
       let last: AudioChunk | undefined;
       for await (const chunk of source) {
         if (chunk.samples.length > 0) state.firstAudio ??= now();
+        const startTime = state.samples / this.constants.sampleRate;
         state.samples += chunk.samples.length;
         // no chunk is held back to learn whether it is the last: the source knows (see `final` in #token2wav)
-        last = { ...chunk, index: index++ };
+        last = { ...chunk, index: index++, startTime };
         yield last;
       }
       if (last !== undefined && !last.final) {
-        yield { ...last, samples: new Float32Array(0), index, segmentEnd: true, final: true };
+        const startTime = state.samples / this.constants.sampleRate;
+        yield { ...last, samples: new Float32Array(0), index, startTime, segmentEnd: true, final: true };
       }
       options.onMetrics?.(state.metrics());
     } finally {
@@ -412,7 +418,8 @@ export class Engine {
           },
         }),
       );
-      yield* this.#token2wav(queue, voice, options, state, signal, segmentIndex, segmentIndex === segments.length - 1);
+      const last = segmentIndex === segments.length - 1;
+      yield* this.#token2wav(queue, voice, options, state, signal, { index: segmentIndex, text: segment.text, last });
       await lmDone;
     }
   }
@@ -463,7 +470,7 @@ export class Engine {
         },
       }),
     );
-    yield* this.#token2wav(queue, voice, options, state, signal, 0, true);
+    yield* this.#token2wav(queue, voice, options, state, signal, { index: 0, text: '', last: true });
     await lmDone;
   }
 
@@ -473,8 +480,7 @@ export class Engine {
     options: SynthesisOptions,
     state: RequestState,
     signal: AbortSignal,
-    segment: number,
-    lastSegment: boolean,
+    segment: { readonly index: number; readonly text: string; readonly last: boolean },
   ): AsyncGenerator<AudioChunk, void, undefined> {
     const stream = new StreamingToken2Wav(this.flow, this.vocoder, flowPromptFor(voice), {
       rng: state.noiseRng,
@@ -487,10 +493,12 @@ export class Engine {
       yield {
         samples: chunk.samples,
         sampleRate: this.constants.sampleRate,
-        index: 0,
-        segment,
+        index: 0, // numbered by stream()
+        segment: segment.index,
+        text: segment.text,
+        startTime: 0, // set by stream()
         segmentEnd: chunk.final,
-        final: chunk.final && lastSegment,
+        final: chunk.final && segment.last,
       };
     }
   }

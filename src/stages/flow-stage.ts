@@ -108,6 +108,7 @@ export class FlowStage {
         if (message.type === 'segment') {
           segment = message.segment;
           lastSegment = message.last;
+          post({ type: 'segment', requestId, segment, text: message.text });
           offlineTokens = [];
           stream =
             job.mode === 'stream'

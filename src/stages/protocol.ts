@@ -55,6 +55,13 @@ export type MelMessage =
       readonly flowMs: number;
     }
   | {
+      /** A segment starts: its text as spoken (after normalisation), forwarded so chunks can say what they say. */
+      readonly type: 'segment';
+      readonly requestId: string;
+      readonly segment: number;
+      readonly text: string;
+    }
+  | {
       readonly type: 'segment-stats';
       readonly requestId: string;
       readonly segment: number;
@@ -77,6 +84,13 @@ export type PcmMessage =
       readonly samples: Float32Array;
       readonly flowMs: number;
       readonly vocoderMs: number;
+    }
+  | {
+      /** A segment starts: its text as spoken (after normalisation), forwarded so chunks can say what they say. */
+      readonly type: 'segment';
+      readonly requestId: string;
+      readonly segment: number;
+      readonly text: string;
     }
   | {
       readonly type: 'segment-stats';

@@ -66,7 +66,7 @@ export class VocoderStage {
         signal.throwIfAborted();
         if (message.type === 'error') throw deserializeErrorMessage(message.error);
         if (message.type === 'end') break;
-        if (message.type === 'segment-stats') {
+        if (message.type === 'segment-stats' || message.type === 'segment') {
           send(pcmPort, message satisfies PcmMessage);
           continue;
         }

@@ -34,5 +34,8 @@ test('the demo loads the model, clones a voice and speaks', async ({ page, serve
       timeout: 60_000,
     },
   );
+  await expect(page.locator('#caption')).toHaveText(
+    '收到好友从远方寄来的生日礼物，那份意外的惊喜与深深的祝福让我心中充满了甜蜜的快乐。',
+  );
   expect(errors).toEqual([]);
 });

@@ -66,6 +66,12 @@ test.describe('CosyVoice on WASM', () => {
     const streamed = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text: ZH, seed: SEED });
     expect(streamed.chunks.map((c) => c.length)).toEqual(ints(need(e2e, 'stream_chunk_samples')));
     expect(maxAbsDiff(Float32Array.from(streamed.chunks.flat()), floats(need(e2e, 'stream_wave')))).toBeLessThan(1e-4);
+    // each chunk says what it says and where it starts; only the last is final; the events carry the same
+    const starts = streamed.chunks.map((_, i) => streamed.chunks.slice(0, i).flat().length / 24000);
+    expect(streamed.meta).toEqual(
+      streamed.chunks.map((_, i) => ({ text: ZH, startTime: starts[i], final: i === streamed.chunks.length - 1 })),
+    );
+    expect(streamed.events).toEqual(streamed.meta.map(({ text, startTime }) => ({ text, startTime })));
     await page.evaluate(() => window.tts.dispose());
   });
 

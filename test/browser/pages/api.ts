@@ -147,7 +147,14 @@ export interface TtsPageApi {
     transcript?: string,
   ): Promise<{ promptTokens: number[]; promptTextIds: number[]; embedding: number[] }>;
   synthesize(text: string, seed: number): Promise<{ samples: number[]; seed: number; wavBytes: number; rtf: number }>;
-  stream(text: string, seed: number): Promise<{ chunks: number[][] }>;
+  stream(
+    text: string,
+    seed: number,
+  ): Promise<{
+    chunks: number[][];
+    meta: Array<{ text: string; startTime: number; final: boolean }>;
+    events: Array<{ text: string; startTime: number }>;
+  }>;
   /** Speaks; with `interrupt`, aborts the request or stops the player once that many chunks have arrived. */
   speak(
     text: string,

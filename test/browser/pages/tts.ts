@@ -88,10 +88,20 @@ const api: TtsPageApi = {
   },
 
   async stream(text, seed) {
+    const t = need();
     const chunks: number[][] = [];
-    for await (const c of need().stream(text, { voice: voice as VoiceProfile, seed }))
-      chunks.push(Array.from(c.samples));
-    return { chunks };
+    const meta: Array<{ text: string; startTime: number; final: boolean }> = [];
+    const events: Array<{ text: string; startTime: number }> = [];
+    const off = t.on('chunk', (e) => events.push({ text: e.text, startTime: e.startTime }));
+    try {
+      for await (const c of t.stream(text, { voice: voice as VoiceProfile, seed })) {
+        chunks.push(Array.from(c.samples));
+        meta.push({ text: c.text, startTime: c.startTime, final: c.final });
+      }
+    } finally {
+      off();
+    }
+    return { chunks, meta, events };
   },
 
   async speak(text, seed, interrupt) {

@@ -141,17 +141,26 @@ describe('Engine on the tiny fixture', () => {
     const rest = await collect({ [Symbol.asyncIterator]: () => iterator });
     expect(rest.length).toBeGreaterThan(0);
     expect(rest.map((c) => c.final)).toEqual(rest.map((_, i) => i === rest.length - 1));
+    expect([first.value, ...rest].map((c) => c?.text)).toEqual([first.value, ...rest].map(() => ''));
   });
 
-  it('stream(): several segments, the last chunk of the last one is final', async () => {
-    const chunks = await collect(
-      engine.stream(`${ZH}${'今天天气很好，我们一起去公园散步吧。'.repeat(6)}`, voice, { seed: 4 }),
-    );
+  it('stream(): several segments; chunks carry their segment text and start time; only the very last is final', async () => {
+    const text = `${ZH}${'今天天气很好，我们一起去公园散步吧。'.repeat(6)}`;
+    const chunks = await collect(engine.stream(text, voice, { seed: 4 }));
     expect(new Set(chunks.map((c) => c.segment)).size).toBeGreaterThan(1);
     expect(chunks.map((c) => c.final)).toEqual(chunks.map((_, i) => i === chunks.length - 1));
     expect(chunks.filter((c) => c.segmentEnd).map((c) => c.segment)).toEqual([
       ...new Set(chunks.map((c) => c.segment)),
     ]);
+    // every chunk says what its segment says (no numbers here, so normalisation leaves the text as it is)
+    const segmentTexts = [...new Map(chunks.map((c) => [c.segment, c.text])).values()];
+    expect(segmentTexts.join('')).toBe(text);
+    expect(chunks.every((c) => c.text.length > 0)).toBe(true);
+    let start = 0;
+    for (const c of chunks) {
+      expect(c.startTime).toBe(start / 24000);
+      start += c.samples.length;
+    }
   });
 
   it('abort mid-stream rejects with AbortError and leaves the engine usable', async () => {

@@ -62,6 +62,7 @@ describe('three-stage pipeline over MessagePorts', () => {
     expect(same(joinSamples(chunks), reference.samples)).toBe(true);
     expect(chunks.map((c) => c.segment)).toEqual(reference.segments.map((_, i) => i));
     expect(chunks.map((c) => c.last)).toEqual(chunks.map((_, i) => i === chunks.length - 1));
+    expect(chunks.map((c) => c.text)).toEqual(reference.segments.map((s) => s.text));
     expect(stats).toEqual(reference.segments.map((s) => s.tokens.length));
   });
 
@@ -71,6 +72,8 @@ describe('three-stage pipeline over MessagePorts', () => {
     for await (const c of engine.stream(ZH, voice, { seed: 42 })) reference.push(c);
     expect(chunks.map((c) => c.samples.length)).toEqual(reference.map((c) => c.samples.length));
     expect(chunks.map((c) => c.last)).toEqual(reference.map((c) => c.final));
+    expect(chunks.map((c) => c.text)).toEqual(reference.map((c) => c.text));
+    expect(chunks[0]?.text).toBe(ZH);
     expect(same(joinSamples(chunks), joinSamples(reference))).toBe(true);
   });
 
