@@ -187,5 +187,11 @@ describe('three-stage pipeline over MessagePorts', () => {
   it('errors of a stage reach the consumer as TTSError', async () => {
     const error = await collect(runPipeline(hosts, request('', 'offline', 1), undefined)).catch((e: unknown) => e);
     expect((error as { code?: string }).code).toBe('ERR_INVALID_INPUT');
+    // instruct needs the whole text up front: refused for a text stream, with a message that says so
+    const instructed = { ...request(heldText([ZH], []).stream, 'stream', 1), options: { instruct: '慢一点说' } };
+    const refused = await collect(runPipeline(hosts, instructed, undefined)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ERR_INVALID_INPUT', message: expect.stringMatching(/instruct/) as unknown });
+    // and the stages are free again
+    expect((await collect(runPipeline(hosts, request(ZH, 'offline', 1), undefined))).length).toBe(1);
   });
 });
