@@ -5,15 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serializeVoice } from '../../src/models/voice/voice-profile.ts';
-import { voiceModelInfo } from '../../src/models/voice/voice-profile.ts';
 import { parseManifest } from '../../src/loader/manifest.ts';
 import { floats, ints, maxAbsDiff, need, readNpz } from '../helpers/npz.ts';
+import { goldenVoice } from '../helpers/voice.ts';
 import { expect, test } from './fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const GOLDEN = join(ROOT, 'test/fixtures/golden');
 const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
-const voiceNpz = readNpz(join(GOLDEN, 'voice.npz'));
 const manifest = parseManifest(
   JSON.parse(readFileSync(join(ROOT, 'test/fixtures/tiny-package/manifest.json'), 'utf8')),
 );
@@ -21,17 +20,9 @@ const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Re
 const ZH = texts['zh']?.text ?? '';
 const SEED = Number((need(e2e, 'seed').data as BigInt64Array)[0]);
 
-/** The golden voice as a voice file (what an app would have saved). */
-const VOICE = Array.from(
-  serializeVoice({
-    promptTextIds: Int32Array.from(ints(need(voiceNpz, 'prompt_text_ids'))),
-    promptTokens: Int32Array.from(ints(need(voiceNpz, 'prompt_tokens'))),
-    promptFeat: floats(need(voiceNpz, 'prompt_feat')),
-    embedding: floats(need(voiceNpz, 'embedding')),
-    model: voiceModelInfo(manifest),
-    sampleRate: 24000,
-  }),
-);
+/** The reference's voice for the fixture, and as a voice file (what an app would have saved). */
+const GOLDEN_VOICE = goldenVoice({ manifest });
+const VOICE = Array.from(serializeVoice(GOLDEN_VOICE));
 
 test.describe('CosyVoice on WASM', () => {
   test('loads with progress that adds up, and delivers the reference audio for the seed', async ({ openPage }) => {
@@ -136,8 +127,8 @@ test.describe('CosyVoice on WASM', () => {
       (transcript) => window.tts.clone('/shared-data/prompts/zero_shot_prompt.wav', transcript),
       texts['prompt']?.text ?? '',
     );
-    expect(cloned.promptTokens).toEqual(ints(need(voiceNpz, 'prompt_tokens')));
-    expect(maxAbsDiff(Float32Array.from(cloned.embedding), floats(need(voiceNpz, 'embedding')))).toBeLessThan(1e-4);
+    expect(cloned.promptTokens).toEqual(Array.from(GOLDEN_VOICE.promptTokens));
+    expect(maxAbsDiff(Float32Array.from(cloned.embedding), GOLDEN_VOICE.embedding)).toBeLessThan(1e-4);
     await page.evaluate(() => window.tts.dispose());
   });
 

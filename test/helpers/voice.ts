@@ -6,8 +6,11 @@ import type { ModelPackage } from '../../src/runtime/model-package.ts';
 import { floats, need, readNpz } from './npz.ts';
 import { GOLDEN } from './package.ts';
 
-/** Zero-shot voice of the golden fixture (prompt tokens/mel/embedding from the reference). */
-export function goldenVoice(pkg: ModelPackage): VoiceProfile {
+/**
+ * Zero-shot voice of the golden fixture (prompt tokens/mel/embedding from the reference), for `pkg` (a
+ * {@link ModelPackage}, or just its parsed manifest as `{ manifest }`).
+ */
+export function goldenVoice(pkg: Pick<ModelPackage, 'manifest'>): VoiceProfile {
   const voice = readNpz(join(GOLDEN, 'voice.npz'));
   return {
     promptTextIds: Int32Array.from(need(voice, 'prompt_text_ids').data as Int32Array),

@@ -17,9 +17,10 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { APPS, ROOT, WORK_DIR } from '../../scripts/integration.ts';
 import { parseManifest } from '../../src/loader/manifest.ts';
-import { serializeVoice, voiceModelInfo } from '../../src/models/voice/voice-profile.ts';
+import { serializeVoice } from '../../src/models/voice/voice-profile.ts';
 import { startServer } from '../browser/server.ts';
-import { floats, ints, maxAbsDiff, need, readNpz } from '../helpers/npz.ts';
+import { floats, maxAbsDiff, need, readNpz } from '../helpers/npz.ts';
+import { goldenVoice } from '../helpers/voice.ts';
 
 const GOLDEN = join(ROOT, 'test/fixtures/golden');
 const TINY_PACKAGE = join(ROOT, 'test/fixtures/tiny-package');
@@ -95,20 +96,9 @@ test.beforeAll(() => {
     }
   }
   // the golden voice as a voice file, as an app would have saved it
-  const voice = readNpz(join(GOLDEN, 'voice.npz'));
   const manifest = parseManifest(JSON.parse(readFileSync(join(TINY_PACKAGE, 'manifest.json'), 'utf8')));
   mkdirSync(ASSETS, { recursive: true });
-  writeFileSync(
-    join(ASSETS, 'voice.bin'),
-    serializeVoice({
-      promptTextIds: Int32Array.from(ints(need(voice, 'prompt_text_ids'))),
-      promptTokens: Int32Array.from(ints(need(voice, 'prompt_tokens'))),
-      promptFeat: floats(need(voice, 'prompt_feat')),
-      embedding: floats(need(voice, 'embedding')),
-      model: voiceModelInfo(manifest),
-      sampleRate: 24000,
-    }),
-  );
+  writeFileSync(join(ASSETS, 'voice.bin'), serializeVoice(goldenVoice({ manifest })));
 });
 
 /** Everything the page loaded or failed to load. */
