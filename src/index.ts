@@ -34,6 +34,7 @@ export type { TTSErrorCode, ErrorDetails } from './errors.ts';
 export type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 export { AudioPlayer } from './audio/player.ts';
 export type { AudioPlayerOptions, PlaybackStatus } from './audio/player.ts';
+export type { PlaybackCounters, PlaybackState } from './audio/ring-buffer.ts';
 export { deserializeVoice, serializeVoice } from './models/voice/voice-profile.ts';
 export type { VoiceProfile } from './models/voice/voice-profile.ts';
 export { ModelPackage } from './runtime/model-package.ts';

@@ -31,6 +31,7 @@ import {
   RingBuffer,
   SLOT,
   type ControlMessage,
+  type PlaybackCounters,
   type PlaybackProcessorOptions,
   type PlaybackState,
   type PlaybackStateCode,
@@ -102,23 +103,9 @@ export interface AudioPlayerOptions {
 }
 
 /** Counters and state of the playback worklet. */
-export interface PlaybackStatus {
+export interface PlaybackStatus extends PlaybackCounters {
   /** Playback state. */
   readonly state: PlaybackState;
-  /** Underruns so far (the queue ran dry while playing, before the end of a stream). */
-  readonly underruns: number;
-  /** Source frames played so far. */
-  readonly framesPlayed: number;
-  /** Render quanta processed so far (advances while silent too). */
-  readonly quanta: number;
-  /** Source frames queued and not yet played. */
-  readonly bufferedFrames: number;
-  /** Latest end token received by the worklet. */
-  readonly ended: number;
-  /** Latest end token played out completely (or flushed by a stop). */
-  readonly drained: number;
-  /** Latest stop request carried out. */
-  readonly stopAck: number;
 }
 
 /** Events of an {@link AudioPlayer}. */

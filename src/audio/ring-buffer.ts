@@ -84,8 +84,16 @@ export const SLOT = {
 export const PLAYBACK_STATES = ['idle', 'buffering', 'playing', 'paused'] as const;
 /** One of {@link PLAYBACK_STATES}. */
 export type PlaybackState = (typeof PLAYBACK_STATES)[number];
-/** Numeric code of a {@link PlaybackState} as stored in `header[SLOT.state]`. */
+/** Numeric code of a {@link PlaybackState} as stored in `header[SLOT.state]`: its index in {@link PLAYBACK_STATES}. */
 export type PlaybackStateCode = 0 | 1 | 2 | 3;
+/** Code of `'idle'`. */
+export const STATE_IDLE = 0 satisfies PlaybackStateCode;
+/** Code of `'buffering'`. */
+export const STATE_BUFFERING = 1 satisfies PlaybackStateCode;
+/** Code of `'playing'`. */
+export const STATE_PLAYING = 2 satisfies PlaybackStateCode;
+/** Code of `'paused'`. */
+export const STATE_PAUSED = 3 satisfies PlaybackStateCode;
 
 /** Registered name of the playback processor. A protocol change is a rename (house style §3). */
 export const PROCESSOR_NAME = 'tts-playback-v1';
@@ -129,19 +137,30 @@ export type DataReply =
   | { readonly t: 'synced'; readonly id: number }
   | { readonly t: 'stopped' };
 
+/** Counters of the playback worklet (header slots with the SAB transport, status messages with the port one). */
+export interface PlaybackCounters {
+  /** Underruns so far (the queue ran dry while playing, before the end of a stream). */
+  readonly underruns: number;
+  /** Source frames played so far. */
+  readonly framesPlayed: number;
+  /** Render quanta processed so far (advances while silent too). */
+  readonly quanta: number;
+  /** Source frames queued and not yet played. */
+  readonly bufferedFrames: number;
+  /** Latest end token received by the worklet. */
+  readonly ended: number;
+  /** Latest end token played out completely (or flushed by a stop). */
+  readonly drained: number;
+  /** Latest stop request carried out. */
+  readonly stopAck: number;
+}
+
 /** Counters and state as the worklet reports them (port transport); the SAB transport keeps them in the header. */
-export interface StatusMessage {
+export interface StatusMessage extends PlaybackCounters {
   readonly t: 'status';
   /** Reply id of a `status?` request, or 0 for a transition report. */
   readonly reply: number;
   readonly state: PlaybackStateCode;
-  readonly underruns: number;
-  readonly framesPlayed: number;
-  readonly quanta: number;
-  readonly bufferedFrames: number;
-  readonly ended: number;
-  readonly drained: number;
-  readonly stopAck: number;
   /** Chunks dropped because the queue was full (a producer ignored backpressure). */
   readonly overflows: number;
 }

@@ -29,14 +29,13 @@ import {
   PROCESSOR_NAME,
   RingBuffer,
   SLOT,
+  STATE_BUFFERING as BUFFERING,
+  STATE_IDLE as IDLE,
+  STATE_PAUSED as PAUSED,
+  STATE_PLAYING as PLAYING,
   type PlaybackProcessorOptions,
   type PlaybackStateCode,
 } from '../../src/audio/ring-buffer.ts';
-
-const IDLE = 0;
-const BUFFERING = 1;
-const PLAYING = 2;
-const PAUSED = 3;
 
 // Slots of the processor's Float64Array state.
 /** Last output sample (the start of a fade-out). */
