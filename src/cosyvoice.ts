@@ -389,7 +389,7 @@ export class CosyVoice {
     let samples = 0;
     let tokens = 0;
     let lmMs = 0;
-    let last: PipelineChunk | undefined;
+    let previous: PipelineChunk | undefined;
     let index = 0;
     /** The public chunk; `samples` (the counter) already includes this chunk. */
     const emit = (chunk: Pick<PipelineChunk, 'samples' | 'text' | 'segment' | 'last'>): StreamChunk => {
@@ -434,11 +434,11 @@ export class CosyVoice {
         this.#events.emit({ type: 'first-audio', requestId, ttfaMs: firstAudio - started });
       }
       samples += chunk.samples.length;
-      last = chunk;
+      previous = chunk;
       yield emit(chunk);
     }
-    if (last !== undefined && !last.last)
-      yield emit({ samples: new Float32Array(0), text: last.text, segment: last.segment, last: true });
+    if (previous !== undefined && !previous.last)
+      yield emit({ samples: new Float32Array(0), text: previous.text, segment: previous.segment, last: true });
     if (playback !== undefined) playback.endToken = result?.playbackEnd;
     const totalMs = now() - started;
     const audioSeconds = samples / sampleRate;

@@ -377,18 +377,18 @@ export class Engine {
           ? this.#streamSegments(this.#segments(input, options), voice, options, state, controller.signal)
           : this.#streamBistream(input, voice, options, state, controller.signal);
       let index = 0;
-      let last: AudioChunk | undefined;
+      let previous: AudioChunk | undefined;
       for await (const chunk of source) {
         if (chunk.samples.length > 0) state.firstAudio ??= now();
         const startTime = state.samples / this.constants.sampleRate;
         state.samples += chunk.samples.length;
         // no chunk is held back to learn whether it is the last: the source knows (see `final` in #token2wav)
-        last = { ...chunk, index: index++, startTime };
-        yield last;
+        previous = { ...chunk, index: index++, startTime };
+        yield previous;
       }
-      if (last !== undefined && !last.final) {
+      if (previous !== undefined && !previous.final) {
         const startTime = state.samples / this.constants.sampleRate;
-        yield { ...last, samples: new Float32Array(0), index, startTime, segmentEnd: true, final: true };
+        yield { ...previous, samples: new Float32Array(0), index, startTime, segmentEnd: true, final: true };
       }
       options.onMetrics?.(state.metrics());
     } finally {
