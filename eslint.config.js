@@ -66,6 +66,26 @@ export default tseslint.config(
     },
   },
   {
+    // A committed `.only` silently shrinks a suite and a `.skip` hides a gap, whoever runs it and wherever: refused
+    // here for every runner (Vitest, Playwright), independent of the runners' own options (also set).
+    files: ['test/**', 'tools/**', 'scripts/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "MemberExpression[object.name=/^(describe|it|test|suite|bench)$/][property.name=/^(only|skip|skipIf|runIf|todo|fixme)$/]",
+          message: 'Focused or skipped tests are not committed: every test runs everywhere (remove .only/.skip/.todo).',
+        },
+        {
+          selector:
+            "MemberExpression[object.object.name=/^(describe|it|test|suite)$/][property.name=/^(only|skip|skipIf|runIf|todo|fixme)$/]",
+          message: 'Focused or skipped tests are not committed: every test runs everywhere (remove .only/.skip/.todo).',
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'tools/**', 'demo/**', '*.config.ts', '*.config.js'],
     languageOptions: { globals: { ...globals.node } },
     rules: { 'no-console': 'off' },
