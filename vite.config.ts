@@ -53,7 +53,13 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     environment: 'node',
-    testTimeout: 60_000,
+    // One budget for tests and their hooks (a model-loading beforeAll is as slow as a test), sized for a loaded
+    // 2-core machine: several times the slowest test's unloaded time. Timeouts catch hangs; they never measure speed.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    teardownTimeout: 60_000,
+    // a committed .only must not shrink the suite, whether or not CI is set (lint refuses it too)
+    allowOnly: false,
     pool: 'forks',
   },
 });
