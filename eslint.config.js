@@ -74,12 +74,12 @@ export default tseslint.config(
         'error',
         {
           selector:
-            "MemberExpression[object.name=/^(describe|it|test|suite|bench)$/][property.name=/^(only|skip|skipIf|runIf|todo|fixme)$/]",
+            'MemberExpression[object.name=/^(describe|it|test|suite|bench)$/][property.name=/^(only|skip|skipIf|runIf|todo|fixme)$/]',
           message: 'Focused or skipped tests are not committed: every test runs everywhere (remove .only/.skip/.todo).',
         },
         {
           selector:
-            "MemberExpression[object.object.name=/^(describe|it|test|suite)$/][property.name=/^(only|skip|skipIf|runIf|todo|fixme)$/]",
+            'MemberExpression[object.object.name=/^(describe|it|test|suite)$/][property.name=/^(only|skip|skipIf|runIf|todo|fixme)$/]',
           message: 'Focused or skipped tests are not committed: every test runs everywhere (remove .only/.skip/.todo).',
         },
       ],
