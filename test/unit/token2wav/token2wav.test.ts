@@ -87,7 +87,7 @@ describe('offline tokensToWave', () => {
 
   it('speed changes the length to 480·⌊2N / speed⌋ samples', async () => {
     const chunk = await tokensToWave(flow, vocoder, voice, tokens, { rng: new Xoshiro128(1), speed: 1.5 });
-    expect(chunk.samples.length).toBe(Math.trunc(96 / 1.5) * 480);
+    expect(chunk.samples.length).toBe(Math.trunc((2 * tokens.length) / 1.5) * 480);
   });
 });
 
@@ -124,22 +124,27 @@ describe('streaming StreamingToken2Wav', () => {
   });
 
   it('emits the first chunk as soon as first hop + look-ahead tokens exist', async () => {
+    // the golden schedule: the first chunk uses first hop + look-ahead tokens, the second (final) one starts at the hop
+    const used = ints(need(e2e, 'stream_chunk_tokens_used'));
+    const offsets = ints(need(e2e, 'stream_chunk_offset'));
+    expect(used.length).toBe(2);
+    const firstNeeds = used[0] ?? 0;
     const s = new StreamingToken2Wav(flow, vocoder, voice, { rng: new Xoshiro128(seed + 1) });
-    s.push(tokens.slice(0, 40));
+    s.push(tokens.slice(0, firstNeeds - 1));
     expect(s.ready).toBe(false);
     expect(await s.next()).toBeUndefined();
-    s.push(tokens.slice(40, 41)); // 38 + 3
+    s.push(tokens.slice(firstNeeds - 1, firstNeeds));
     expect(s.ready).toBe(true);
     const first = await s.next();
-    expect(first).toMatchObject({ index: 0, tokenOffset: 0, tokensUsed: 41, final: false });
-    s.push(tokens.slice(41));
-    expect(await s.next()).toBeUndefined(); // 50 + 3 more needed, LM not finished
+    expect(first).toMatchObject({ index: 0, tokenOffset: 0, tokensUsed: firstNeeds, final: false });
+    s.push(tokens.slice(firstNeeds));
+    expect(await s.next()).toBeUndefined(); // the next hop + look-ahead are not there, and the LM has not finished
     s.end();
     expect(() => {
       s.push([1]);
     }).toThrow(/after end/);
     const last = await s.next();
-    expect(last).toMatchObject({ index: 1, tokenOffset: 38, tokensUsed: 48, final: true });
+    expect(last).toMatchObject({ index: 1, tokenOffset: offsets[1], tokensUsed: tokens.length, final: true });
     expect(await s.next()).toBeUndefined();
   });
 
