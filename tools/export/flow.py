@@ -3,28 +3,20 @@
 Both graphs are fp32, opset 17, batch 1, with named dynamic axes only on the token / frame axes. The mode switch
 ``streaming`` is a graph input (bool ``[1]``), so chunked and full attention share one file per graph.
 
-Exporter: torch's TorchScript-based exporter (``dynamo=False``). It traces the shape arithmetic of the
-relative-position tables, chunk masks and look-ahead padding into ``Shape``/``Range`` nodes, keeps every op in the
-default domain at opset 17, and re-exports byte-identically. (Caveat: torch marks it deprecated in favour of the
-dynamo exporter; the tests pin its behaviour, so a torch upgrade that drops it fails loudly.)
+Written by ``tools.export.graph.export_graph`` (tracer, checks, contract): the tracer records the shape arithmetic of
+the relative-position tables, chunk masks and look-ahead padding as ``Shape``/``Range`` nodes.
 """
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from torch import Tensor, nn
 
-from ..reference.flow import Flow, noise_buffer
-
-OPSET = 17
-
-ENCODER_INPUTS = ("tokens", "context", "streaming", "embedding")
-STEP_INPUTS = ("x", "mu", "spks", "cond", "t", "dt", "streaming")
+from tools.export.graph import BOOL, FLOAT, INT64, GraphIo, export_graph
+from tools.reference.flow import Flow, noise_buffer
 
 TOKENS_AXIS = "tokens"
 CONTEXT_AXIS = "context"
@@ -70,69 +62,43 @@ def _step_example(flow: Flow) -> tuple[Tensor, ...]:
     return field, field, torch.zeros(1, channels), field, torch.zeros(1), torch.ones(1), torch.tensor([True])
 
 
-Shape = list[int | str]
-"""A declared tensor shape: fixed sizes and named symbolic axes."""
+def encoder_io(flow: Flow) -> GraphIo:
+    """``flow_encoder`` inputs and outputs exactly as docs/model-package.md lists them."""
+    channels = flow.cfg.output_size
+    inputs = (
+        ("tokens", INT64, (1, TOKENS_AXIS)),
+        ("context", INT64, (1, CONTEXT_AXIS)),
+        ("streaming", BOOL, (1,)),
+        ("embedding", FLOAT, (1, flow.cfg.spk_embed_dim)),
+    )
+    return inputs, (("mu", FLOAT, (1, channels, FRAMES_AXIS)), ("spks", FLOAT, (1, channels)))
 
 
-def _export(module: nn.Module, example: tuple[Tensor, ...], path: str | Path, inputs: tuple[str, ...],
-            output_shapes: dict[str, Shape], dynamic_axes: dict[str, dict[int, str]]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad(), warnings.catch_warnings():
-        # The tracer warns about every Python int derived from a shape; those are exactly the dynamic
-        # lengths we want recorded as Shape nodes.
-        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
-        warnings.simplefilter("ignore", category=DeprecationWarning)
-        # Informational: a Slice the folder skips stays in the graph, numerically unchanged.
-        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
-        torch.onnx.export(
-            module.eval(),
-            example,
-            str(path),
-            dynamo=False,
-            opset_version=OPSET,
-            input_names=list(inputs),
-            output_names=list(output_shapes),
-            dynamic_axes=dynamic_axes,
-            do_constant_folding=True,
-        )
-    _declare_output_shapes(path, output_shapes)
-    return path
-
-
-def _declare_output_shapes(path: Path, output_shapes: dict[str, Shape]) -> None:
-    """Write the contract's output shapes into the graph outputs.
-
-    The tracer derives every axis of a traced intermediate from ``Shape`` nodes, so it declares outputs with made-up
-    symbolic names (``Transposemu_dim_0``) even where the size is always 1 or 80; the runtime shapes are unchanged.
-    """
-    model = onnx.load(str(path))
-    for output in model.graph.output:
-        dims = output.type.tensor_type.shape.dim
-        for dim, size in zip(dims, output_shapes[output.name], strict=True):
-            dim.Clear()
-            if isinstance(size, str):
-                dim.dim_param = size
-            else:
-                dim.dim_value = size
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+def step_io(flow: Flow) -> GraphIo:
+    """``flow_step`` inputs and outputs exactly as docs/model-package.md lists them."""
+    channels = flow.cfg.output_size
+    field = (1, channels, FRAMES_AXIS)
+    inputs = (
+        ("x", FLOAT, field),
+        ("mu", FLOAT, field),
+        ("spks", FLOAT, (1, channels)),
+        ("cond", FLOAT, field),
+        ("t", FLOAT, (1,)),
+        ("dt", FLOAT, (1,)),
+        ("streaming", BOOL, (1,)),
+    )
+    return inputs, (("x_next", FLOAT, field),)
 
 
 def export_flow_encoder(flow: Flow, path: str | Path) -> Path:
     """Write ``flow_encoder``: tokens [1, L] int64, context [1, C] int64, streaming [1] bool, embedding [1, 192]
     → mu [1, 80, 2L], spks [1, 80]."""
-    channels = flow.cfg.output_size
-    outputs: dict[str, Shape] = {"mu": [1, channels, FRAMES_AXIS], "spks": [1, channels]}
-    axes = {"tokens": {1: TOKENS_AXIS}, "context": {1: CONTEXT_AXIS}, "mu": {2: FRAMES_AXIS}}
-    return _export(_EncoderGraph(flow), _encoder_example(flow), path, ENCODER_INPUTS, outputs, axes)
+    return export_graph(_EncoderGraph(flow), _encoder_example(flow), path, encoder_io(flow))
 
 
 def export_flow_step(flow: Flow, path: str | Path) -> Path:
     """Write ``flow_step``: x, mu, cond [1, 80, T], spks [1, 80], t, dt [1], streaming [1] bool → x_next [1, 80, T]."""
-    outputs: dict[str, Shape] = {"x_next": [1, flow.cfg.output_size, FRAMES_AXIS]}
-    axes = {name: {2: FRAMES_AXIS} for name in ("x", "mu", "cond", "x_next")}
-    return _export(_StepGraph(flow), _step_example(flow), path, STEP_INPUTS, outputs, axes)
+    return export_graph(_StepGraph(flow), _step_example(flow), path, step_io(flow))
 
 
 def write_noise(path: str | Path, frames: int) -> Path:

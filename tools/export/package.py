@@ -183,7 +183,7 @@ def write_tokenizer(opts: ExportOptions, index: PackageIndex) -> None:
 
 def _feeds(graph: str, cfg: ModelConfig, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Representative random inputs for one graph (shapes of a short utterance)."""
-    llm, flow, hift = cfg.llm, cfg.flow, cfg.hift
+    llm, flow = cfg.llm, cfg.flow
     if graph == "embed_text":
         return {"input_ids": rng.integers(0, llm.text_vocab_size, (1, 16), dtype=np.int64)}
     if graph == "embed_speech":

@@ -82,7 +82,9 @@ def write_blanken_from_tokenizer_json(qwen_tokenizer_json: str | Path, out_dir: 
     merges = [m if isinstance(m, str) else " ".join(m) for m in model["merges"]]
     (out / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n", encoding="utf-8")
     added = {
-        str(i): {"content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False, "special": True}
+        str(i): {
+            "content": t, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False, "special": True
+        }
         for t, i in QWEN_SPECIALS
     }
     config = {

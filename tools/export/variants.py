@@ -62,7 +62,8 @@ def _table_gathers(model: onnx.ModelProto) -> list[onnx.NodeProto]:
             continue
         t = inits[node.input[0]]
         axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-        if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) == 2 and axis == 0 and t.dims[0] * t.dims[1] >= MIN_QUANTIZED_TABLE:
+        is_table = t.data_type == onnx.TensorProto.FLOAT and len(t.dims) == 2 and axis == 0
+        if is_table and t.dims[0] * t.dims[1] >= MIN_QUANTIZED_TABLE:
             found.append(node)
     return found
 
@@ -83,7 +84,10 @@ def quantize_tables_int8(model: onnx.ModelProto) -> None:
         scale[scale == 0] = 1.0
         q = np.clip(np.rint(table / scale[:, None]), -127, 127).astype(np.int8)
         _replace_initializer(
-            model, name, numpy_helper.from_array(q, name + "_int8"), numpy_helper.from_array(scale.astype(np.float32), name + "_scale")
+            model,
+            name,
+            numpy_helper.from_array(q, name + "_int8"),
+            numpy_helper.from_array(scale.astype(np.float32), name + "_scale"),
         )
         out = node.output[0]
         ids = node.input[1]
@@ -139,7 +143,9 @@ def make_q4(src: onnx.ModelProto) -> onnx.ModelProto:
     ops = ("MatMul", "Gather")
     cfg = DefaultWeightOnlyQuantConfig(block_size=Q4_BLOCK, is_symmetric=True, op_types_to_quantize=ops)
     with _quiet("onnxruntime.quantization.matmul_nbits_quantizer"):
-        q = MatMulNBitsQuantizer(model, block_size=Q4_BLOCK, is_symmetric=True, algo_config=cfg, op_types_to_quantize=ops)
+        q = MatMulNBitsQuantizer(
+            model, block_size=Q4_BLOCK, is_symmetric=True, algo_config=cfg, op_types_to_quantize=ops
+        )
         q.process()
     return q.model.model
 

@@ -3,14 +3,14 @@
 Command (from the repository root)::
 
     .venv/bin/python -m tools.goldens.dsp            # (re)write test/fixtures/dsp
-    .venv/bin/python -m tools.goldens.dsp --check    # regenerate into a temp dir and compare (tools/fixtures/compare.py)
+    .venv/bin/python -m tools.goldens.dsp --check    # regenerate into a temp dir and compare (fixtures/compare.py)
 
 Needs the venv (torch 2.13, librosa 0.11, numpy, scipy, soundfile: see toolchain.md) and, for the torchaudio parts,
 Debian's ``/usr/bin/python3`` with python3-torchaudio 0.13 (override with ``TORCHAUDIO_PYTHON=...``); that half runs
 in ``tools/goldens/dsp_torchaudio.py``. Inputs are the real recordings in ``../shared/data`` (override with
 ``--shared DIR``) plus deterministic synthetic signals; the output is deterministic (single-threaded torch, integer
-LCG noise), so ``--check`` proves reproducibility: golden.json exactly, the float32 files within the cross-CPU tolerance of
-``tools/fixtures/compare.py`` (torch's kernels round the last bits differently on another CPU).
+LCG noise), so ``--check`` proves reproducibility: golden.json exactly, the float32 files within the cross-CPU
+tolerance of ``tools/fixtures/compare.py`` (torch's kernels round the last bits differently on another CPU).
 
 References:
 * whisper log-mel: whisper/S3Tokenizer ``log_mel_spectrogram`` re-typed below on torch 2.13 with Whisper's own
@@ -46,23 +46,24 @@ from pathlib import Path
 # is absorbed by the tolerances of tools/fixtures/compare.py.
 os.environ.setdefault("ATEN_CPU_CAPABILITY", "default")
 
-import librosa  # noqa: E402
-import numpy as np  # noqa: E402
-import scipy  # noqa: E402
-import scipy.signal  # noqa: E402
-import soundfile  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import librosa
+import numpy as np
+import scipy
+import scipy.signal
+import soundfile
+import torch
+import torch.nn.functional as F
 
-from tools.fixtures.compare import FloatRule, tree_problems  # noqa: E402
+from tools.fixtures.compare import FloatRule, tree_problems
 
 # Tolerances of ``--check`` (see tools/fixtures/compare.py); first match wins.
 FLOAT_RULES = (
     FloatRule(r"^crossfade\.", 0.0, "the test compares the cross-fade bit for bit"),
     FloatRule(r"^(whisperMel|promptMel|fbank)\.", 1e-6, "float32 log-features: measured 2.4e-7 on a peak of 1.1 "
               "(whisperMel), 9.5e-7 on 11.2 (promptMel); tests 1e-4 (mels), 1e-3 (fbank)"),
-    FloatRule(r".", 2.0**-23, "one float32 ulp at the peak (float64 references, linear DSP): measured 0; tests: 1e-6 on "
-              "unit-scale arrays (stft16, sineGen2), 2e-5 on fbank64 (bound 1.9e-6), 2e-6 on promptMel64 (bound 1.3e-6)"),
+    FloatRule(r".", 2.0**-23, "one float32 ulp at the peak (float64 references, linear DSP): measured 0; tests: "
+              "1e-6 on unit-scale arrays (stft16, sineGen2), 2e-5 on fbank64 (bound 1.9e-6), 2e-6 on promptMel64 "
+              "(bound 1.3e-6)"),
 )
 
 REPO = Path(__file__).resolve().parents[2]

@@ -38,7 +38,8 @@ def main(workdir: Path) -> None:
             if variant == "functional32":
                 y = torchaudio.functional.resample(torch.from_numpy(x)[None], job["orig"], job["new"])
             elif variant == "functional64":
-                y = torchaudio.functional.resample(torch.from_numpy(x.astype(np.float64))[None], job["orig"], job["new"])
+                x64 = torch.from_numpy(x.astype(np.float64))[None]
+                y = torchaudio.functional.resample(x64, job["orig"], job["new"])
             elif variant == "transform32":
                 y = torchaudio.transforms.Resample(job["orig"], job["new"])(torch.from_numpy(x)[None])
             else:

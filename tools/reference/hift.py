@@ -294,7 +294,8 @@ class ResBlock(nn.Module):
         self.activations2 = nn.ModuleList(Snake(channels) for _ in dilations)
 
     def forward(self, x: Tensor) -> Tensor:
-        for conv1, conv2, act1, act2 in zip(self.convs1, self.convs2, self.activations1, self.activations2):
+        layers = zip(self.convs1, self.convs2, self.activations1, self.activations2, strict=True)
+        for conv1, conv2, act1, act2 in layers:
             x = x + conv2(act2(conv1(act1(x))))
         return x
 
@@ -344,17 +345,19 @@ class HiFT(nn.Module):
         self.conv_pre = _weight_normed_conv(cfg.in_channels, cfg.base_channels, 7)
         self.ups = nn.ModuleList(
             weight_norm(nn.ConvTranspose1d(self._stage_in(i), self._stage_out(i), k, u, padding=(k - u) // 2))
-            for i, (u, k) in enumerate(zip(cfg.upsample_rates, cfg.upsample_kernel_sizes))
+            for i, (u, k) in enumerate(zip(cfg.upsample_rates, cfg.upsample_kernel_sizes, strict=True))
         )
         self.source_downs = nn.ModuleList(self._source_down(i) for i in range(self.num_stages))
         self.source_resblocks = nn.ModuleList(
             ResBlock(self._stage_out(i), k, d)
-            for i, (k, d) in enumerate(zip(cfg.source_resblock_kernel_sizes, cfg.source_resblock_dilation_sizes))
+            for i, (k, d) in enumerate(
+                zip(cfg.source_resblock_kernel_sizes, cfg.source_resblock_dilation_sizes, strict=True)
+            )
         )
         self.resblocks = nn.ModuleList(
             ResBlock(self._stage_out(i), k, d)
             for i in range(self.num_stages)
-            for k, d in zip(cfg.resblock_kernel_sizes, cfg.resblock_dilation_sizes)
+            for k, d in zip(cfg.resblock_kernel_sizes, cfg.resblock_dilation_sizes, strict=True)
         )
         self.conv_post = _weight_normed_conv(self._stage_out(self.num_stages - 1), cfg.n_fft + 2, 7)
         self.f0_predictor = ConvRnnF0Predictor(cfg.in_channels, cfg.f0_cond_channels)
@@ -538,7 +541,8 @@ class StreamingHift:
 
     Each chunk after the first re-synthesises the previous chunk's last 8 mel frames (now with right context), forces
     the source of those frames to equal the previous rendering's (phase continuity) and cross-fades the overlapping
-    3840 samples; every non-final chunk holds back its own last 3840 samples. The final chunk emits everything. One instance per utterance.
+    3840 samples; every non-final chunk holds back its own last 3840 samples. The final chunk emits everything. One
+    instance per utterance.
     """
 
     def __init__(self, hift: HiFT, mel_cache_frames: int = MEL_CACHE_FRAMES) -> None:

@@ -92,7 +92,7 @@ def stream_schedule(prompt_tokens: int, total_tokens: int, lookahead: int, chunk
         if total_tokens - offset >= this_hop + lookahead:
             calls.append((offset, offset + this_hop + lookahead, False))
             offset += this_hop
-            hop = min(max_hop, 2 * hop) if not first else min(max_hop, 2 * hop)
+            hop = min(max_hop, 2 * hop)
             first = False
         else:
             calls.append((offset, total_tokens, True))

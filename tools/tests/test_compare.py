@@ -77,5 +77,5 @@ def test_missing_and_extra_files_are_reported(tmp_path: Path, committed: Path) -
 def test_an_array_without_a_rule_is_an_error(tmp_path: Path, committed: Path) -> None:
     wave = np.load(committed / "g.npz")["wave"]
     with pytest.raises(ValueError, match="no tolerance rule"):
-        tree_problems(committed, write_tree(tmp_path / "d", wave, np.arange(5, dtype=np.int32), {"k": [1, 2]}, b"graph"),
-                      (FloatRule(r"never", 0.0, ""),))
+        fresh = write_tree(tmp_path / "d", wave, np.arange(5, dtype=np.int32), {"k": [1, 2]}, b"graph")
+        tree_problems(committed, fresh, (FloatRule(r"never", 0.0, ""),))

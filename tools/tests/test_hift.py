@@ -109,7 +109,7 @@ def record_decoder_activations(hift: HiFT) -> tuple[dict[str, np.ndarray], list[
     """Forward hooks that capture the upstream ``dbg.*`` arrays under their names."""
     recorded: dict[str, np.ndarray] = {}
 
-    def keep(name: str):  # noqa: ANN202 - hook factory
+    def keep(name: str):
         return lambda _module, _inputs, output: recorded.__setitem__(name, output.numpy().copy())
 
     handles = [hift.conv_pre.register_forward_hook(keep("dbg.conv_pre_out"))]
@@ -184,7 +184,7 @@ def test_fold_weight_norm_keeps_outputs(cfg: HiftConfig, hift: HiFT, vectors: di
     assert not any("parametrizations" in k for k in folded.state_dict())
     mel, s = tensor(vectors, "mel"), tensor(vectors, "s")
     torch.testing.assert_close(folded.predict_f0(mel), hift.predict_f0(mel), rtol=0, atol=1e-5)
-    for a, b in zip(folded.decode(mel, s), hift.decode(mel, s)):
+    for a, b in zip(folded.decode(mel, s), hift.decode(mel, s), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
 
 
@@ -336,7 +336,7 @@ def test_stft_conv_kernels_equal_torch_stft(cfg: HiftConfig, vectors: dict[str, 
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def seeded_noise(seed: int, harmonics: int):  # noqa: ANN201 - returns a NoiseSource
+def seeded_noise(seed: int, harmonics: int):
     generator = torch.Generator().manual_seed(seed)
     return lambda samples: torch.randn(1, samples, harmonics, generator=generator)
 

@@ -24,15 +24,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from tools.export.hift import (
-    FORBIDDEN_OPS,
-    OPSET,
-    decoder_io,
-    export_hift_decoder,
-    export_hift_f0,
-    f0_io,
-    graph_io,
-)
+from tools.export.graph import FORBIDDEN_OPS, OPSET, graph_io
+from tools.export.hift import decoder_io, export_hift_decoder, export_hift_f0, f0_io
 from tools.reference.config import HiftConfig, load_checkpoint_config
 from tools.reference.hift import MAGNITUDE_CLIP, HiFT, istft_numpy, load_hift, sine_excitation
 

@@ -8,6 +8,7 @@ Parity: onnxruntime (CPU, default graph optimisations) against the PyTorch refer
 from __future__ import annotations
 
 import hashlib
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -219,7 +220,7 @@ def test_bistream_calls_with_varying_rows_and_past(
     rows = vectors["bistream.call_input"]
     onnx_lm = OrtLm(llm_session, cfg)
     logp = []
-    for start, end in zip(offsets[:-1], offsets[1:], strict=True):
+    for start, end in itertools.pairwise(offsets):
         logits, _ = onnx_lm.feed(rows[None, start:end])
         logp.append(log_softmax(logits[0]))
     assert max_abs(np.stack(logp), vectors["bistream.call_logp"]) <= TOL_LOGP

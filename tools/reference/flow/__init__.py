@@ -5,8 +5,8 @@
 """
 
 from .cfm import NOISE_BUFFER_FRAMES, cosine_schedule, euler_steps, noise_buffer
-from .masks import as_streaming_flag, attention_visibility, chunk_visibility
 from .encoder import relative_position_table
+from .masks import as_streaming_flag, attention_visibility, chunk_visibility
 from .model import Flow, change_speed, count_parameters, prompt_condition
 
 __all__ = [
