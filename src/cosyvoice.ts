@@ -37,7 +37,7 @@ import {
   serializeVoice,
   voiceExpectation,
 } from './models/voice/voice-profile.ts';
-import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './runtime/device.ts';
+import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
 import { resolveDevice, resolveDtype } from './runtime/device.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';

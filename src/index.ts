@@ -44,6 +44,6 @@ export { parseManifest } from './loader/manifest.ts';
 export type { ModelManifest, ModelConstants } from './loader/manifest.ts';
 export type { ModelSource } from './loader/source.ts';
 export { resolveBaseUrl } from './loader/source.ts';
-export type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './runtime/device.ts';
+export type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
 export { defaultWorkers } from './core/spawn-worker.ts';
 export type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';

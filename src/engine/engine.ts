@@ -20,7 +20,7 @@ import {
   serializeVoice,
   voiceExpectation,
 } from '../models/voice/voice-profile.ts';
-import type { Device, Dtype, Stage } from '../runtime/device.ts';
+import type { Device, Dtype, Stage } from '../base/stages.ts';
 import { NO_GPU, resolveDevice, resolveDtype } from '../runtime/device.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';

@@ -8,7 +8,8 @@ import { checkFlowSteps } from '../models/flow/flow-matcher.ts';
 import type { FlowSteps } from '../models/token2wav.ts';
 import type { EosRule, RasVariant } from '../models/lm/sampler.ts';
 import { EOS_RULES, RAS_VARIANTS } from '../models/lm/sampler.ts';
-import type { DeviceCapabilities, DeviceRequest, DtypeRequest, Stage } from '../runtime/device.ts';
+import type { DeviceRequest, DtypeRequest, Stage } from '../base/stages.ts';
+import type { DeviceCapabilities } from '../runtime/device.ts';
 
 /** A value for every stage, or one value for all. */
 export type PerStage<T> = T | Readonly<Partial<Record<Stage, T>>>;

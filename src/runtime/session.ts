@@ -3,7 +3,7 @@
  * reported with the graph name and a summary of the inputs (names, dtypes, dims — never data).
  */
 import { TTSError } from '../errors.ts';
-import type { Device } from './device.ts';
+import type { Device } from '../base/stages.ts';
 import { executionProviders } from './device.ts';
 import type { OrtInferenceSession, OrtModule, OrtSessionOptions, OrtTensor } from './ort.ts';
 

@@ -11,7 +11,7 @@ import type { Mel } from '../models/flow/flow-matcher.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';
 import { changeSpeed } from '../models/flow/speed.ts';
 import { FlowStream } from '../models/token2wav.ts';
-import type { Device, Dtype } from '../runtime/device.ts';
+import type { Device, Dtype } from '../base/stages.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { receive, send } from './port-queue.ts';

@@ -11,7 +11,7 @@ import { TextIdStream } from '../engine/text-stream.ts';
 import { invalidInput, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
-import type { Device, Dtype } from '../runtime/device.ts';
+import type { Device, Dtype } from '../base/stages.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { CosyVoiceTokenizer } from '../text/index.ts';

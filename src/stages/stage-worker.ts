@@ -14,7 +14,7 @@ import { Xoshiro128 } from '../models/lm/rng.ts';
 import type { VoiceProfile } from '../models/voice/voice-profile.ts';
 import { VoiceCloner } from '../models/voice/voice-cloner.ts';
 import type { PromptAudio } from '../models/voice/voice-cloner.ts';
-import type { Device, Dtype, Stage } from '../runtime/device.ts';
+import type { Device, Dtype, Stage } from '../base/stages.ts';
 import { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule, OrtWasmPaths } from '../runtime/ort.ts';
 import { configureOrt, loadOrt, ortVersion } from '../runtime/ort.ts';

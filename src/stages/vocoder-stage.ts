@@ -13,7 +13,7 @@ import { serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import type { NormalSource } from '../models/vocoder/vocoder.ts';
 import { StreamingVocoder, Vocoder } from '../models/vocoder/vocoder.ts';
-import type { Device, Dtype } from '../runtime/device.ts';
+import type { Device, Dtype } from '../base/stages.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { receive, send } from './port-queue.ts';

@@ -12,7 +12,7 @@
  */
 
 import { invalidInput, TTSError } from '../../errors.ts';
-import type { Device, Dtype } from '../../runtime/device.ts';
+import type { Device, Dtype } from '../../base/stages.ts';
 import type { ModelPackage } from '../../runtime/model-package.ts';
 import type { OrtModule, OrtTensor } from '../../runtime/ort.ts';
 import type { GraphSession, TensorMap } from '../../runtime/session.ts';

@@ -17,7 +17,7 @@
 
 import { createStftPlan, hannWindow, HiftCrossfade, istft, sineGen2, type StftPlan } from '../../dsp/index.ts';
 import { invalidInput, TTSError } from '../../errors.ts';
-import type { Device, Dtype } from '../../runtime/device.ts';
+import type { Device, Dtype } from '../../base/stages.ts';
 import type { ModelPackage } from '../../runtime/model-package.ts';
 import type { OrtModule } from '../../runtime/ort.ts';
 import type { GraphSession, TensorMap } from '../../runtime/session.ts';
