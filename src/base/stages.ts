@@ -22,4 +22,3 @@ export const DTYPES = ['fp32', 'fp16', 'int8', 'q4'] as const;
 export type Dtype = (typeof DTYPES)[number];
 /** A dtype request: a dtype, or `'auto'` (the best available for the stage and device). */
 export type DtypeRequest = Dtype | 'auto';
-
