@@ -19,13 +19,14 @@ import { Comlink } from './core/rpc.ts';
 import type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';
 import { defaultWorkers, WorkerHandle } from './core/spawn-worker.ts';
 import { encodeWav } from './dsp/index.ts';
-import type { PerStage, SynthesisOptions } from './engine/options.ts';
-import { forStage, randomSeed, validateSynthesisOptions } from './engine/options.ts';
+import type { SynthesisOptions } from './request/options.ts';
+import { randomSeed, validateRequestOptions } from './request/options.ts';
+import type { PerStage } from './request/placement.ts';
+import { resolvePlacement } from './request/placement.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 import { TypedEmitter } from './events.ts';
 import type { ModelManifest } from './loader/manifest.ts';
-import { stageDtypes } from './loader/manifest.ts';
 import { fetchManifest } from './loader/remote-package.ts';
 import type { ModelSource } from './loader/source.ts';
 import { resolveBaseUrl } from './loader/source.ts';
@@ -38,7 +39,6 @@ import {
   voiceExpectation,
 } from './models/voice/voice-profile.ts';
 import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
-import { resolveDevice, resolveDtype } from './runtime/device.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
 
@@ -223,24 +223,14 @@ export class CosyVoice {
     const manifest = await fetchManifest(baseUrl, { store, ...(signal ? { signal } : {}) });
     if (cache === 'cache-api') void requestPersistentStorage();
     const decisionKey = `${caps.adapter.vendor}/${caps.adapter.architecture}/${manifest.modelId}`;
-    const remembered = rememberedFallbacks(decisionKey);
-    const place = (stage: Stage): { device: Device; dtype: Dtype } => {
-      const request = forStage(options.device, stage, 'auto');
-      const device = request === 'auto' && remembered[stage] !== undefined ? 'wasm' : resolveDevice(request, caps);
-      const dtype = resolveDtype(
-        stage,
-        forStage(options.dtype, stage, 'auto'),
-        device,
-        stageDtypes(manifest, stage),
-        caps,
-      );
-      return { device, dtype };
-    };
-    const placement = { lm: place('lm'), flow: place('flow'), vocoder: place('vocoder') };
-    const voice =
-      manifest.graphs.speech_tokenizer !== undefined && manifest.graphs.campplus !== undefined
-        ? place('voice')
-        : undefined;
+    const resolved = resolvePlacement(
+      manifest,
+      options,
+      caps,
+      new Set(Object.keys(rememberedFallbacks(decisionKey)) as Stage[]),
+    );
+    const placement = { lm: resolved.lm, flow: resolved.flow, vocoder: resolved.vocoder };
+    const voice = resolved.voice;
     const factories: WorkerFactories = { ...defaultWorkers, ...options.assets?.workers };
     const topology: string = options.topology ?? 'split'; // checked: JS callers may pass anything
     if (topology !== 'split' && topology !== 'merged')
@@ -379,7 +369,7 @@ export class CosyVoice {
     playback?: PlaybackTarget,
   ): AsyncGenerator<StreamChunk, RequestMetrics, undefined> {
     this.#assertUsable();
-    validateSynthesisOptions(options, mode === 'offline' ? 'offline' : 'stream');
+    validateRequestOptions(options, mode);
     const voice = this.#pipelineVoice(options.voice);
     const requestId = `req-${++this.#requests}`;
     const seed = options.seed ?? randomSeed();

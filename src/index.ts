@@ -22,11 +22,15 @@ export { Engine } from './engine/engine.ts';
 export type {
   AudioChunk,
   CloneVoiceOptions,
+  EngineOptions,
+  SessionReadyEvent,
   StagePlacement,
   SynthesisMetrics,
   SynthesisResult,
 } from './engine/engine.ts';
-export type { EngineOptions, PerStage, StreamingOptions, SynthesisOptions } from './engine/options.ts';
+export { MAX_SEED } from './request/options.ts';
+export type { SamplingOptions, StreamingOptions, SynthesisOptions } from './request/options.ts';
+export type { PerStage } from './request/placement.ts';
 export { detectCapabilities } from './capabilities.ts';
 export type { Capabilities } from './capabilities.ts';
 export { TTSError, TTS_ERROR_CODES, isAbortError } from './errors.ts';

@@ -6,7 +6,7 @@
  * objects (tests, one-realm use) or comlink remotes that transfer the ports (workers).
  */
 import type { PlaybackWriterDescriptor } from '../audio/port-transport.ts';
-import type { SynthesisOptions } from '../engine/options.ts';
+import type { SynthesisOptions } from '../request/options.ts';
 import { deserializeError, serializeError, TTSError } from '../errors.ts';
 import type { FlowJob, FlowVoice } from '../stages/flow-stage.ts';
 import type { LmJob } from '../stages/lm-stage.ts';

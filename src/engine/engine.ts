@@ -4,7 +4,6 @@
  * The browser runtime distributes the same runners over workers; this class is what the CLI and the tests drive.
  */
 import { invalidInput, TTSError } from '../errors.ts';
-import { stageDtypes } from '../loader/manifest.ts';
 import type { ModelConstants } from '../loader/manifest.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
@@ -21,24 +20,26 @@ import {
   voiceExpectation,
 } from '../models/voice/voice-profile.ts';
 import type { Device, Dtype, Stage } from '../base/stages.ts';
-import { NO_GPU, resolveDevice, resolveDtype } from '../runtime/device.ts';
+import type { DeviceCapabilities } from '../runtime/device.ts';
+import { NO_GPU } from '../runtime/device.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { CosyVoiceTokenizer } from '../text/index.ts';
-import { AsyncQueue } from './async-queue.ts';
-import type { EngineOptions, SynthesisOptions } from './options.ts';
+import { AsyncQueue } from '../base/async-queue.ts';
+import type { SynthesisOptions } from '../request/options.ts';
 import {
   chunkPolicyOptions,
-  forStage,
   randomSeed,
   samplingOptions,
   streamFlowSteps,
-  validateSynthesisOptions,
-} from './options.ts';
-import type { TextSegment } from './text-input.ts';
-import { bistreamPromptFor, flowPromptFor, lmRequestFor } from './requests.ts';
-import { prepareSegments, promptTextIds } from './text-input.ts';
-import { TextIdStream } from './text-stream.ts';
+  validateRequestOptions,
+} from '../request/options.ts';
+import type { PlacementRequest } from '../request/placement.ts';
+import { resolvePlacement } from '../request/placement.ts';
+import type { TextSegment } from '../request/text-input.ts';
+import { bistreamPromptFor, flowPromptFor, lmRequestFor } from '../request/mode.ts';
+import { prepareSegments, promptTextIds } from '../request/text-input.ts';
+import { TextIdStream } from '../request/text-stream.ts';
 
 /** A piece of synthesised audio. */
 export interface AudioChunk {
@@ -60,6 +61,24 @@ export interface AudioChunk {
    * segment make no audio, an empty chunk carries the flag.
    */
   readonly final: boolean;
+}
+
+/** Options of `Engine.create`. */
+export interface EngineOptions extends PlacementRequest {
+  /** What the environment offers (from `detectCapabilities()`); Node has no WebGPU. */
+  readonly capabilities?: DeviceCapabilities;
+  /** Cancels loading. */
+  readonly signal?: AbortSignal;
+  /** Called as each stage's sessions become ready. */
+  readonly onSessionReady?: (event: SessionReadyEvent) => void;
+}
+
+/** A stage finished creating its sessions. */
+export interface SessionReadyEvent {
+  readonly stage: Stage;
+  readonly device: Device;
+  readonly dtype: Dtype;
+  readonly ms: number;
 }
 
 /** Figures of one request (wall clock). */
@@ -195,20 +214,9 @@ export class Engine {
    *   ERR_MODEL_FORMAT, ERR_SESSION_CREATE.
    */
   static async create(pkg: ModelPackage, ort: OrtModule, options: EngineOptions = {}): Promise<Engine> {
-    const caps = options.capabilities ?? NO_GPU;
-    const place = (stage: Stage): { device: Device; dtype: Dtype } => {
-      const device = resolveDevice(forStage(options.device, stage, 'auto'), caps);
-      const dtype = resolveDtype(
-        stage,
-        forStage(options.dtype, stage, 'auto'),
-        device,
-        stageDtypes(pkg.manifest, stage),
-        caps,
-      );
-      return { device, dtype };
-    };
-    const placement = { lm: place('lm'), flow: place('flow'), vocoder: place('vocoder') };
-    const voicePlacement = pkg.has('speech_tokenizer') && pkg.has('campplus') ? place('voice') : undefined;
+    const all = resolvePlacement(pkg.manifest, options, options.capabilities ?? NO_GPU);
+    const placement = { lm: all.lm, flow: all.flow, vocoder: all.vocoder };
+    const voicePlacement = all.voice;
     const signal = options.signal;
     const timed = async <T>(stage: Stage, make: () => Promise<T>): Promise<T> => {
       const start = now();
@@ -311,7 +319,7 @@ export class Engine {
    */
   synthesize(text: string, voice: VoiceProfile, options: SynthesisOptions = {}): Promise<SynthesisResult> {
     return this.#exclusive(async () => {
-      validateSynthesisOptions(options, 'offline');
+      validateRequestOptions(options, 'offline');
       this.#checkVoice(voice);
       const segments = this.#segments(text, options);
       const state = new RequestState(options.seed ?? randomSeed(), this.constants.sampleRate);
@@ -369,7 +377,8 @@ export class Engine {
     this.#busy = true;
     const controller = linkedController(options.signal);
     try {
-      validateSynthesisOptions(options, 'stream');
+      const { onMetrics, ...requestOptions } = options;
+      validateRequestOptions(requestOptions, 'stream');
       this.#checkVoice(voice);
       const state = new RequestState(options.seed ?? randomSeed(), this.constants.sampleRate);
       const source =

@@ -3,9 +3,9 @@
  * policy (a {@link FlowStream} per segment); offline requests wait for each segment's last token and decode it with
  * full attention (and the optional speed change), exactly as `tokensToWave`.
  */
-import type { StreamingOptions } from '../engine/options.ts';
-import { chunkPolicyOptions, streamFlowSteps } from '../engine/options.ts';
-import { flowPromptFor } from '../engine/requests.ts';
+import type { StreamingOptions } from '../request/options.ts';
+import { chunkPolicyOptions, streamFlowSteps } from '../request/options.ts';
+import { flowPromptFor } from '../request/mode.ts';
 import { serializeError } from '../errors.ts';
 import type { Mel } from '../models/flow/flow-matcher.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';

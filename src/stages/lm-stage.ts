@@ -2,12 +2,12 @@
  * The LM stage (lives in the LM worker by default): text front-end + speech-token LM. Turns a request into token
  * messages on a MessagePort as the tokens are sampled, so the flow stage can start before the LM is done.
  */
-import { prepareSegments, promptTextIds } from '../engine/text-input.ts';
-import { bistreamPromptFor, lmRequestFor } from '../engine/requests.ts';
-import type { LmVoice } from '../engine/requests.ts';
-import type { SynthesisOptions } from '../engine/options.ts';
-import { samplingOptions, validateSynthesisOptions } from '../engine/options.ts';
-import { TextIdStream } from '../engine/text-stream.ts';
+import { prepareSegments, promptTextIds } from '../request/text-input.ts';
+import { bistreamPromptFor, lmRequestFor } from '../request/mode.ts';
+import type { LmVoice } from '../request/mode.ts';
+import type { SynthesisOptions } from '../request/options.ts';
+import { samplingOptions } from '../request/options.ts';
+import { TextIdStream } from '../request/text-stream.ts';
 import { invalidInput, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
@@ -72,7 +72,6 @@ export class LmStage {
     const { requestId } = job;
     const signal = this.#requests.open(requestId);
     try {
-      validateSynthesisOptions(job.options, 'stream');
       const rng = new Xoshiro128(job.options.seed);
       if (job.text !== undefined) await this.#runText(job, job.text, rng, tokenPort, signal);
       else if (textPort !== undefined) await this.#runStream(job, textPort, rng, tokenPort, signal);

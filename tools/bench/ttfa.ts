@@ -11,7 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/engine/engine.ts';
-import type { StreamingOptions } from '../../src/engine/options.ts';
+import type { StreamingOptions } from '../../src/request/options.ts';
 import type { Dtype } from '../../src/base/stages.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
 import { PROMPT_TOKENS, openBenchPackage, syntheticVoice } from './full-size.ts';

@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { encodeWav } from '../../src/dsp/index.ts';
 import type { SynthesisMetrics } from '../../src/engine/engine.ts';
-import type { SynthesisOptions } from '../../src/engine/options.ts';
+import type { SynthesisOptions } from '../../src/request/options.ts';
 import { ENGINE_OPTIONS, openEngine, report, resolveVoice, UsageError } from './engine-args.ts';
 
 const USAGE = `usage: npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
