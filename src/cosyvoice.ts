@@ -7,8 +7,6 @@ import { AudioPlayer } from './audio/player.ts';
 import type { PlaybackWriterDescriptor } from './audio/port-transport.ts';
 import type { Capabilities } from './capabilities.ts';
 import { detectCapabilities } from './capabilities.ts';
-import type { PipelineChunk, PipelineResult, StageHosts } from './core/pipeline.ts';
-import { runPipeline } from './core/pipeline.ts';
 import type { CloneInput } from './core/audio-input.ts';
 import { decodeAudioInput } from './core/audio-input.ts';
 import { rememberedFallbacks, rememberFallback } from './core/device-memory.ts';
@@ -19,9 +17,18 @@ import { Comlink } from './core/rpc.ts';
 import type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';
 import { defaultWorkers, WorkerHandle } from './core/spawn-worker.ts';
 import { encodeWav } from './dsp/index.ts';
-import type { SynthesisOptions } from './request/options.ts';
+import type { AudioChunk } from './request/chunks.ts';
+import type { RequestMetrics } from './request/metrics.ts';
+import type { RequestMode, RequestOptions } from './request/options.ts';
 import { randomSeed, validateRequestOptions } from './request/options.ts';
+import type { SynthesisResult } from './request/result.ts';
+import { collectSynthesis } from './request/result.ts';
+import type { TextInput } from './request/text-input.ts';
+import { checkRequestVoice } from './request/voice.ts';
+import type { PipelineResult, StageHosts } from './stages/pipeline.ts';
+import { runPipeline } from './stages/pipeline.ts';
 import type { PerStage } from './request/placement.ts';
+import type { Placement, StagePlace, SynthesisStage } from './request/placement.ts';
 import { resolvePlacement } from './request/placement.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
@@ -32,12 +39,7 @@ import type { ModelSource } from './loader/source.ts';
 import { resolveBaseUrl } from './loader/source.ts';
 import { CacheApiStore, NO_STORE } from './loader/store.ts';
 import type { VoiceProfile } from './models/voice/voice-profile.ts';
-import {
-  checkVoiceCompatible,
-  deserializeVoice,
-  serializeVoice,
-  voiceExpectation,
-} from './models/voice/voice-profile.ts';
+import { deserializeVoice, serializeVoice, voiceExpectation } from './models/voice/voice-profile.ts';
 import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
@@ -83,50 +85,10 @@ interface PlaybackTarget {
   endToken: number | undefined;
 }
 
-/** Per-request options of the public API (the voice is required). */
-export interface RequestOptions extends SynthesisOptions {
-  readonly voice: VoiceProfile;
-}
-
-/** An utterance synthesised offline. */
-export interface SynthesizedAudio {
-  readonly samples: Float32Array;
-  readonly sampleRate: number;
-  readonly metrics: RequestMetrics;
+/** An utterance synthesised offline, with a WAV encoder. */
+export interface SynthesizedAudio extends SynthesisResult {
   /** 16-bit PCM WAV (or float32) as a Blob. */
   toWav(encoding?: 'pcm16' | 'float32'): Blob;
-}
-
-/** A streamed chunk. */
-export interface StreamChunk {
-  /** Mono samples in [−0.99, 0.99]. */
-  readonly samples: Float32Array;
-  readonly sampleRate: number;
-  /** Chunk number within the request, from 0. */
-  readonly index: number;
-  /** Text segment the chunk belongs to (long text is split, spec §1.6; a text stream is one segment). */
-  readonly segment: number;
-  /** Text of that segment as spoken (after normalisation: numbers read out…); '' for a text stream. */
-  readonly text: string;
-  /** Where the chunk starts in the request's audio, in seconds (the samples of all earlier chunks). */
-  readonly startTime: number;
-  /**
-   * Last chunk of the request. Known when the chunk is made, so no chunk is held back to find out; should the last
-   * segment make no audio at all, an empty chunk carries the flag.
-   */
-  readonly final: boolean;
-}
-
-/** Figures of a request. */
-export interface RequestMetrics {
-  readonly requestId: string;
-  readonly seed: number;
-  readonly ttfaMs: number;
-  readonly totalMs: number;
-  readonly audioSeconds: number;
-  readonly rtf: number;
-  readonly tokens: number;
-  readonly tokensPerSecond: number;
 }
 
 /** Options of {@link CosyVoice.cloneVoice}. */
@@ -137,14 +99,6 @@ export interface CloneOptions {
   /** Keep the cloning worker (≈ 0.5 GB) alive for more clones instead of freeing it. @defaultValue false */
   readonly keepLoaded?: boolean;
 }
-
-function now(): number {
-  return performance.now();
-}
-
-type Placement = Readonly<Record<Exclude<Stage, 'voice'>, { device: Device; dtype: Dtype }>> & {
-  readonly voice?: { device: Device; dtype: Dtype };
-};
 
 /**
  * CosyVoice 2 in the browser.
@@ -297,9 +251,9 @@ export class CosyVoice {
           return racing;
         }),
       );
-      const final: Record<string, { device: Device; dtype: Dtype }> = { ...placement };
+      const final: Record<SynthesisStage, StagePlace> = { ...placement };
       for (const r of ready.flat()) {
-        final[r.stage] = { device: r.device, dtype: r.dtype };
+        if (r.stage !== 'voice') final[r.stage] = { device: r.device, dtype: r.dtype };
         if (r.fallbackReason !== undefined) rememberFallback(decisionKey, r.stage, r.fallbackReason);
         options.onProgress?.({ type: 'session-ready', stage: r.stage, device: r.device, dtype: r.dtype, ms: r.ms });
       }
@@ -313,7 +267,7 @@ export class CosyVoice {
       };
       const hosts = stageHosts(byStage('lm'), byStage('flow'), byStage('vocoder'));
       const all = voice === undefined ? final : { ...final, voice };
-      return new CosyVoice(manifest, all as Placement, caps, baseUrl, options, handles, hosts);
+      return new CosyVoice(manifest, all, caps, baseUrl, options, handles, hosts);
     } catch (error) {
       abort();
       throw error;
@@ -350,107 +304,56 @@ export class CosyVoice {
     return run;
   }
 
-  #pipelineVoice(voice: VoiceProfile) {
-    if (typeof voice !== 'object' || (voice as unknown) === null)
-      throw invalidInput('options.voice must be a VoiceProfile (from cloneVoice() or loadVoice()).');
-    checkVoiceCompatible(voice, voiceExpectation(this.manifest));
-    return {
-      promptTextIds: voice.promptTextIds,
-      promptTokens: voice.promptTokens,
-      promptFeat: voice.promptFeat,
-      embedding: voice.embedding,
-    };
-  }
-
   async *#run(
-    input: string | AsyncIterable<string> | Iterable<string>,
+    input: TextInput,
     options: RequestOptions,
-    mode: 'offline' | 'stream',
+    mode: RequestMode,
     playback?: PlaybackTarget,
-  ): AsyncGenerator<StreamChunk, RequestMetrics, undefined> {
+  ): AsyncGenerator<AudioChunk, PipelineResult, undefined> {
     this.#assertUsable();
     validateRequestOptions(options, mode);
-    const voice = this.#pipelineVoice(options.voice);
+    const voice = checkRequestVoice(options.voice, voiceExpectation(this.manifest));
     const requestId = `req-${++this.#requests}`;
-    const seed = options.seed ?? randomSeed();
-    const sampleRate = this.manifest.config.sampleRate;
-    const started = now();
-    let firstAudio: number | undefined;
-    let samples = 0;
-    let tokens = 0;
-    let lmMs = 0;
-    let previous: PipelineChunk | undefined;
-    let index = 0;
-    /** The public chunk; `samples` (the counter) already includes this chunk. */
-    const emit = (chunk: Pick<PipelineChunk, 'samples' | 'text' | 'segment' | 'last'>): StreamChunk => {
-      const out: StreamChunk = {
-        samples: chunk.samples,
-        sampleRate,
-        index: index++,
-        segment: chunk.segment,
-        text: chunk.text,
-        startTime: (samples - chunk.samples.length) / sampleRate,
-        final: chunk.last,
-      };
-      const elapsed = now() - started;
-      this.#events.emit({
-        type: 'chunk',
-        requestId,
-        index: out.index,
-        samples: out.samples.length,
-        startTime: out.startTime,
-        text: out.text,
-        rtf: elapsed / 1000 / Math.max(1e-9, samples / sampleRate),
-      });
-      return out;
-    };
     let descriptor: PlaybackWriterDescriptor | undefined;
     if (playback !== undefined) {
       await playback.player.settled(); // a writer opened before a pending stop is carried out would be flushed by it
       descriptor = playback.player.writer();
     }
-    const request = { requestId, input, voice, mode, seed, options, ...(descriptor ? { playback: descriptor } : {}) };
-    let result: PipelineResult | undefined;
-    const hosts = this.#hosts;
-    const chunks = (async function* () {
-      result = yield* runPipeline(hosts, request, options.signal, (s) => {
-        tokens += s.tokens;
-        lmMs += s.lmMs;
-      });
-    })();
-    for await (const chunk of chunks) {
-      if (firstAudio === undefined && chunk.samples.length > 0) {
-        firstAudio = now();
-        this.#events.emit({ type: 'first-audio', requestId, ttfaMs: firstAudio - started });
-      }
-      samples += chunk.samples.length;
-      previous = chunk;
-      yield emit(chunk);
-    }
-    if (previous !== undefined && !previous.last)
-      yield emit({ samples: new Float32Array(0), text: previous.text, segment: previous.segment, last: true });
-    if (playback !== undefined) playback.endToken = result?.playbackEnd;
-    const totalMs = now() - started;
-    const audioSeconds = samples / sampleRate;
-    const metrics: RequestMetrics = {
-      requestId,
-      seed,
-      ttfaMs: (firstAudio ?? now()) - started,
-      totalMs,
-      audioSeconds,
-      rtf: audioSeconds > 0 ? totalMs / 1000 / audioSeconds : Infinity,
-      tokens,
-      tokensPerSecond: lmMs > 0 ? (tokens * 1000) / lmMs : 0,
-    };
-    this.#events.emit({
+    const { voice: _voice, ...synthesis } = options;
+    const events = this.#events;
+    const result = yield* runPipeline(
+      this.#hosts,
+      {
+        requestId,
+        input,
+        voice,
+        mode,
+        seed: options.seed ?? randomSeed(),
+        options: synthesis,
+        sampleRate: this.manifest.config.sampleRate,
+        ...(descriptor ? { playback: descriptor } : {}),
+      },
+      {
+        onFirstAudio: (ttfaMs) => {
+          events.emit({ type: 'first-audio', requestId, ttfaMs });
+        },
+        onChunk: (chunk, rtf) => {
+          const { index, startTime, text } = chunk;
+          events.emit({ type: 'chunk', requestId, index, samples: chunk.samples.length, startTime, text, rtf });
+        },
+      },
+    );
+    if (playback !== undefined) playback.endToken = result.playbackEnd;
+    const { metrics } = result;
+    events.emit({
       type: 'done',
       requestId,
-      audioSec: audioSeconds,
+      audioSeconds: metrics.audioSeconds,
       rtf: metrics.rtf,
       ttfaMs: metrics.ttfaMs,
       tokensPerSecond: metrics.tokensPerSecond,
     });
-    return metrics;
+    return result;
   }
 
   /**
@@ -460,27 +363,11 @@ export class CosyVoice {
    */
   synthesize(text: string, options: RequestOptions): Promise<SynthesizedAudio> {
     return this.#enqueue(async () => {
-      const iterator = this.#run(text, options, 'offline');
-      const pieces: Float32Array[] = [];
-      let step = await iterator.next();
-      while (step.done !== true) {
-        pieces.push(step.value.samples);
-        step = await iterator.next();
-      }
-      const metrics = step.value;
-      const samples = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
-      let offset = 0;
-      for (const p of pieces) {
-        samples.set(p, offset);
-        offset += p.length;
-      }
-      const sampleRate = this.manifest.config.sampleRate;
+      const result = await collectSynthesis(this.#run(text, options, 'offline'), this.manifest.config.sampleRate);
       return {
-        samples,
-        sampleRate,
-        metrics,
+        ...result,
         toWav: (encoding: 'pcm16' | 'float32' = 'pcm16') =>
-          new Blob([encodeWav(samples, sampleRate, { encoding })], { type: 'audio/wav' }),
+          new Blob([encodeWav(result.samples, result.sampleRate, { encoding })], { type: 'audio/wav' }),
       };
     }, options.signal);
   }
@@ -490,19 +377,16 @@ export class CosyVoice {
    * with a stream, the LM starts before the text is complete (CosyVoice 2 bistream). Breaking out of the loop
    * cancels the request.
    */
-  stream(
-    input: string | AsyncIterable<string> | Iterable<string>,
-    options: RequestOptions,
-  ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
+  stream(input: TextInput, options: RequestOptions): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
     return this.#inTurn(input, options, undefined);
   }
 
   /** A streaming request that waits for its turn in the request queue. */
   async *#inTurn(
-    input: string | AsyncIterable<string> | Iterable<string>,
+    input: TextInput,
     options: RequestOptions,
     playback: PlaybackTarget | undefined,
-  ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
+  ): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
     // reserve our place in the request queue on the first next(), so concurrent streams run one after another
     let release: () => void = () => undefined;
     const turn = new Promise<void>((resolve) => {
@@ -513,7 +397,7 @@ export class CosyVoice {
     try {
       await previous;
       options.signal?.throwIfAborted();
-      return yield* this.#run(input, options, 'stream', playback);
+      return (yield* this.#run(input, options, 'stream', playback)).metrics;
     } finally {
       release();
     }
@@ -546,10 +430,7 @@ export class CosyVoice {
    * @throws {TTSError} as {@link CosyVoice.stream}; ERR_WORKER_CRASHED when the playback worklet fails; the abort
    * reason.
    */
-  async speak(
-    input: string | AsyncIterable<string> | Iterable<string>,
-    options: RequestOptions,
-  ): Promise<RequestMetrics | undefined> {
+  async speak(input: TextInput, options: RequestOptions): Promise<RequestMetrics> {
     const player = this.unlockAudio(); // synchronous part: inside the caller's gesture
     const p = await player;
     // One signal for the request: the caller's abort, or the worklet failing (nothing would drain the buffer).

@@ -50,7 +50,8 @@ export type RuntimeEvent =
   | {
       readonly type: 'done';
       readonly requestId: string;
-      readonly audioSec: number;
+      /** Seconds of audio the request made. */
+      readonly audioSeconds: number;
       readonly rtf: number;
       readonly ttfaMs: number;
       readonly tokensPerSecond: number;

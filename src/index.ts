@@ -9,28 +9,16 @@
 export { CosyVoice } from './cosyvoice.ts';
 export { requestPersistentStorage } from './core/storage.ts';
 export type { CloneInput } from './core/audio-input.ts';
-export type {
-  CloneOptions,
-  CosyVoiceAssets,
-  CosyVoiceOptions,
-  RequestMetrics,
-  RequestOptions,
-  StreamChunk,
-  SynthesizedAudio,
-} from './cosyvoice.ts';
+export type { CloneOptions, CosyVoiceAssets, CosyVoiceOptions, SynthesizedAudio } from './cosyvoice.ts';
 export { Engine } from './engine/engine.ts';
-export type {
-  AudioChunk,
-  CloneVoiceOptions,
-  EngineOptions,
-  SessionReadyEvent,
-  StagePlacement,
-  SynthesisMetrics,
-  SynthesisResult,
-} from './engine/engine.ts';
+export type { CloneVoiceOptions, EngineOptions, SessionReadyEvent } from './engine/engine.ts';
+export type { AudioChunk } from './request/chunks.ts';
+export type { RequestMetrics } from './request/metrics.ts';
 export { MAX_SEED } from './request/options.ts';
-export type { SamplingOptions, StreamingOptions, SynthesisOptions } from './request/options.ts';
-export type { PerStage } from './request/placement.ts';
+export type { RequestOptions, SamplingOptions, StreamingOptions, SynthesisOptions } from './request/options.ts';
+export type { PerStage, Placement, StagePlace } from './request/placement.ts';
+export type { SegmentResult, SynthesisResult } from './request/result.ts';
+export type { TextInput } from './request/text-input.ts';
 export { detectCapabilities } from './capabilities.ts';
 export type { Capabilities } from './capabilities.ts';
 export { TTSError, TTS_ERROR_CODES, isAbortError } from './errors.ts';

@@ -2,7 +2,7 @@
 import { transferablesOf } from '../audio/port-transport.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Stage } from '../base/stages.ts';
-import type { StageHosts } from './pipeline.ts';
+import type { StageHosts } from '../stages/pipeline.ts';
 import { Comlink } from './rpc.ts';
 import type { WorkerHandle } from './spawn-worker.ts';
 

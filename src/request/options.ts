@@ -236,3 +236,19 @@ export function samplingOptions(options: Pick<SynthesisOptions, 'sampling'>): Sa
     ...(options.sampling?.eosRule === undefined ? {} : { eosRule: options.sampling.eosRule }),
   };
 }
+
+/**
+ * What every stage receives of a request's options: all of them but the signal (a stage is cancelled through its
+ * own `cancel()`), with the seed resolved. Structured-clone safe. Each stage reads the options its runner needs, so a
+ * new option is added here and in the runner that uses it — not in every job and every hop on the way.
+ */
+export type JobOptions = Omit<SynthesisOptions, 'signal' | 'seed'> & { readonly seed: number };
+
+/** The {@link JobOptions} of a request (absent options left out). */
+export function jobOptions(options: SynthesisOptions, seed: number): JobOptions {
+  const { signal, ...rest } = options;
+  const present = Object.fromEntries(
+    Object.entries(rest as Record<string, unknown>).filter(([, value]) => value !== undefined),
+  );
+  return { ...present, seed };
+}

@@ -18,15 +18,10 @@ export interface StagePlace {
 }
 
 /** Where every stage runs; `voice` only when the package can clone voices. */
-export interface Placement {
-  readonly lm: StagePlace;
-  readonly flow: StagePlace;
-  readonly vocoder: StagePlace;
-  readonly voice?: StagePlace;
-}
+export type Placement = Readonly<Record<SynthesisStage, StagePlace>> & { readonly voice?: StagePlace };
 
 /** The synthesis stages (the voice stage is optional and created on demand). */
-export const SYNTHESIS_STAGES = ['lm', 'flow', 'vocoder'] as const;
+export type SynthesisStage = Exclude<Stage, 'voice'>;
 
 /** The device and dtype requests of an instance. */
 export interface PlacementRequest {

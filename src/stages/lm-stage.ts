@@ -5,9 +5,10 @@
 import { prepareSegments, promptTextIds } from '../request/text-input.ts';
 import { bistreamPromptFor, lmRequestFor } from '../request/mode.ts';
 import type { LmVoice } from '../request/mode.ts';
-import type { SynthesisOptions } from '../request/options.ts';
+import type { JobOptions } from '../request/options.ts';
 import { samplingOptions } from '../request/options.ts';
 import { TextIdStream } from '../request/text-stream.ts';
+import { now } from '../base/clock.ts';
 import { invalidInput, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
@@ -19,22 +20,12 @@ import { receive, send } from './port-queue.ts';
 import type { PortLike, TextMessage, TokenMessage } from './protocol.ts';
 import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
 
-/** Request options the LM stage uses (structured-clone safe). */
-export type LmJobOptions = Pick<
-  SynthesisOptions,
-  'seed' | 'instruct' | 'crossLingual' | 'normalize' | 'readNumbers' | 'sampling'
-> & { readonly seed: number };
-
 /** One request for the LM stage. `text` for a whole text; omit it for a text stream arriving on `textPort`. */
 export interface LmJob {
   readonly requestId: string;
   readonly text?: string;
   readonly voice: LmVoice;
-  readonly options: LmJobOptions;
-}
-
-function now(): number {
-  return performance.now();
+  readonly options: JobOptions;
 }
 
 /** Text front-end + LM for one realm. */
@@ -100,7 +91,7 @@ export class LmStage {
         requestId: job.requestId,
         segment,
         text: segmentText,
-        last,
+        final: last,
       } satisfies TokenMessage);
       const start = now();
       const result = await this.lm.generate(lmRequestFor(ids, job.voice, o, this.tokenizer), {
@@ -112,8 +103,8 @@ export class LmStage {
           send(port, { type: 'tokens', requestId: job.requestId, segment, ids: batch } satisfies TokenMessage, batch);
         },
       });
-      const stats = { tokens: result.tokens.length, lmMs: now() - start };
-      send(port, { type: 'segment-end', requestId: job.requestId, segment, ...stats } satisfies TokenMessage);
+      const end = { ids: result.tokens.slice(), lmMs: now() - start }; // a copy: a view would clone its whole buffer
+      send(port, { type: 'segment-end', requestId: job.requestId, segment, ...end } satisfies TokenMessage);
     }
   }
 
@@ -124,7 +115,7 @@ export class LmStage {
       ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
       ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
     });
-    send(port, { type: 'segment', requestId: job.requestId, segment: 0, text: '', last: true } satisfies TokenMessage);
+    send(port, { type: 'segment', requestId: job.requestId, segment: 0, text: '', final: true } satisfies TokenMessage);
     const start = now();
     const result = await this.lm.generateBistream(
       ids.ids(textPieces(textPort, signal), signal),
@@ -144,8 +135,8 @@ export class LmStage {
         },
       },
     );
-    const stats = { tokens: result.tokens.length, lmMs: now() - start };
-    send(port, { type: 'segment-end', requestId: job.requestId, segment: 0, ...stats } satisfies TokenMessage);
+    const end = { ids: result.tokens.slice(), lmMs: now() - start }; // a copy: a view would clone its whole buffer
+    send(port, { type: 'segment-end', requestId: job.requestId, segment: 0, ...end } satisfies TokenMessage);
   }
 
   /** A two-token generation (device self-test); the decode loop rejects non-finite logits. */

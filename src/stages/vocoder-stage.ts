@@ -9,6 +9,7 @@
  * is still posted on the PCM port for events and metrics.
  */
 import { openPlaybackWriter, type PlaybackWriter, type PlaybackWriterDescriptor } from '../audio/port-transport.ts';
+import { now } from '../base/clock.ts';
 import { serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import type { NormalSource } from '../models/vocoder/vocoder.ts';
@@ -30,10 +31,6 @@ export interface VocoderJob {
    * for room in the player (backpressure); a `stop()` of the player ends the request with an `AbortError`.
    */
   readonly playback?: PlaybackWriterDescriptor;
-}
-
-function now(): number {
-  return performance.now();
 }
 
 /** HiFT for one realm. */
@@ -66,7 +63,7 @@ export class VocoderStage {
         signal.throwIfAborted();
         if (message.type === 'error') throw deserializeErrorMessage(message.error);
         if (message.type === 'end') break;
-        if (message.type === 'segment-stats' || message.type === 'segment') {
+        if (message.type === 'segment-end' || message.type === 'segment') {
           send(pcmPort, message satisfies PcmMessage);
           continue;
         }
@@ -80,7 +77,7 @@ export class VocoderStage {
             streaming = new StreamingVocoder(this.vocoder, rng);
             streamingSegment = message.segment;
           }
-          samples = await streaming.push(mel, { finalize: message.final, signal });
+          samples = await streaming.push(mel, { finalize: message.segmentEnd, signal });
         }
         const vocoderMs = now() - start;
         if (player !== undefined && !(await player.write(samples, { signal }))) {
@@ -91,8 +88,8 @@ export class VocoderStage {
           requestId,
           segment: message.segment,
           index: index++,
-          segmentEnd: message.final,
-          last: message.last,
+          segmentEnd: message.segmentEnd,
+          final: message.final,
           samples,
           flowMs: message.flowMs,
           vocoderMs,
