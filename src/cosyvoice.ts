@@ -33,6 +33,8 @@ import { resolvePlacement } from './request/placement.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 import { TypedEmitter } from './events.ts';
+import { raceAbort } from './base/abort.ts';
+import { SerialQueue } from './base/serial-queue.ts';
 import type { ModelManifest } from './loader/manifest.ts';
 import { fetchManifest } from './loader/remote-package.ts';
 import type { ModelSource } from './loader/source.ts';
@@ -117,7 +119,7 @@ export class CosyVoice {
   readonly #lmWorker: WorkerHandle;
   #player: Promise<AudioPlayer> | undefined;
   #voiceWorker: WorkerHandle | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #requests = 0;
   #disposed = false;
   #crash: TTSError | undefined;
@@ -228,7 +230,7 @@ export class CosyVoice {
             cache,
             ...(options.assets?.ortWasmPaths === undefined ? {} : { ortWasmPaths: options.assets.ortWasmPaths }),
           };
-          const racing = Promise.race([
+          return raceAbort(
             handle.guard(
               handle.remote.init(
                 config,
@@ -237,18 +239,8 @@ export class CosyVoice {
                 }),
               ),
             ),
-            new Promise<never>((_, reject) => {
-              if (signal?.aborted === true) reject(signal.reason as Error);
-              signal?.addEventListener(
-                'abort',
-                () => {
-                  reject(signal.reason as Error);
-                },
-                { once: true },
-              );
-            }),
-          ]);
-          return racing;
+            signal,
+          );
         }),
       );
       const final: Record<SynthesisStage, StagePlace> = { ...placement };
@@ -295,13 +287,11 @@ export class CosyVoice {
 
   /** Requests run one after another (FIFO); a queued request that is aborted never starts. */
   #enqueue<T>(task: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    const run = this.#queue.then(() => {
+    return this.#queue.run(() => {
       signal?.throwIfAborted();
       this.#assertUsable();
       return task();
     });
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 
   async *#run(
@@ -388,14 +378,9 @@ export class CosyVoice {
     playback: PlaybackTarget | undefined,
   ): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
     // reserve our place in the request queue on the first next(), so concurrent streams run one after another
-    let release: () => void = () => undefined;
-    const turn = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const previous = this.#queue;
-    this.#queue = previous.then(() => turn);
+    const { ready, release } = this.#queue.turn();
     try {
-      await previous;
+      await ready;
       options.signal?.throwIfAborted();
       return (yield* this.#run(input, options, 'stream', playback)).metrics;
     } finally {
@@ -432,28 +417,29 @@ export class CosyVoice {
    */
   async speak(input: TextInput, options: RequestOptions): Promise<RequestMetrics> {
     const player = this.unlockAudio(); // synchronous part: inside the caller's gesture
+    validateRequestOptions(options, 'stream'); // before the signal is combined below
     const p = await player;
     // One signal for the request: the caller's abort, or the worklet failing (nothing would drain the buffer).
-    const request = new AbortController();
-    const onAbort = (): void => {
-      request.abort(options.signal?.reason);
-      void p.stop();
+    const failed = new AbortController();
+    const signal = options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal]);
+    const stopPlayback = (): void => {
+      if (!failed.signal.aborted) void p.stop(); // a failed player has nothing to stop (and would throw)
     };
-    if (options.signal?.aborted === true) onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) stopPlayback();
+    signal.addEventListener('abort', stopPlayback, { once: true });
     const offError = p.on('error', (event) => {
-      request.abort(event.error);
+      failed.abort(event.error);
     });
     try {
       const target: PlaybackTarget = { player: p, endToken: undefined };
-      const stream = this.#inTurn(input, { ...options, signal: request.signal }, target);
+      const stream = this.#inTurn(input, { ...options, signal }, target);
       let step = await stream.next();
       while (step.done !== true) step = await stream.next();
       await p.drained(target.endToken);
-      request.signal.throwIfAborted();
+      signal.throwIfAborted();
       return step.value;
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', stopPlayback);
       offError();
     }
   }

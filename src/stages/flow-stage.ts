@@ -7,7 +7,7 @@ import { now } from '../base/clock.ts';
 import type { JobOptions, RequestMode } from '../request/options.ts';
 import { chunkPolicyOptions, streamFlowSteps } from '../request/options.ts';
 import { flowPromptFor } from '../request/mode.ts';
-import { serializeError } from '../errors.ts';
+import { deserializeError, serializeError } from '../errors.ts';
 import type { Mel } from '../models/flow/flow-matcher.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';
 import { changeSpeed } from '../models/flow/speed.ts';
@@ -17,7 +17,7 @@ import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { receive, send } from './port-queue.ts';
 import type { MelMessage, PortLike, TokenMessage } from './protocol.ts';
-import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+import { RequestRegistry } from './requests.ts';
 
 /** The flow's view of a voice (structured-clone safe). */
 export interface FlowVoice {
@@ -98,7 +98,7 @@ export class FlowStage {
     try {
       for await (const message of receive<TokenMessage>(tokenPort, signal)) {
         signal.throwIfAborted();
-        if (message.type === 'error') throw deserializeErrorMessage(message.error);
+        if (message.type === 'error') throw deserializeError(message.error);
         if (message.type === 'end') break;
         if (message.type === 'segment') {
           segment = message.segment;

@@ -9,7 +9,7 @@ import type { JobOptions } from '../request/options.ts';
 import { samplingOptions } from '../request/options.ts';
 import { TextIdStream } from '../request/text-stream.ts';
 import { now } from '../base/clock.ts';
-import { invalidInput, serializeError } from '../errors.ts';
+import { deserializeError, invalidInput, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
 import type { Device, Dtype } from '../base/stages.ts';
@@ -18,7 +18,7 @@ import type { OrtModule } from '../runtime/ort.ts';
 import { CosyVoiceTokenizer } from '../text/index.ts';
 import { receive, send } from './port-queue.ts';
 import type { PortLike, TextMessage, TokenMessage } from './protocol.ts';
-import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+import { RequestRegistry } from './requests.ts';
 
 /** One request for the LM stage. `text` for a whole text; omit it for a text stream arriving on `textPort`. */
 export interface LmJob {
@@ -160,7 +160,7 @@ export class LmStage {
 async function* textPieces(port: PortLike, signal: AbortSignal): AsyncGenerator<string> {
   for await (const message of receive<TextMessage>(port, signal)) {
     if (message.type === 'end') return;
-    if (message.type === 'error') throw deserializeErrorMessage(message.error);
+    if (message.type === 'error') throw deserializeError(message.error);
     yield message.piece;
   }
 }

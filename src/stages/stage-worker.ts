@@ -25,9 +25,7 @@ import { LmStage } from './lm-stage.ts';
 import type { PortLike } from './protocol.ts';
 import type { VocoderJob } from './vocoder-stage.ts';
 import { VocoderStage } from './vocoder-stage.ts';
-
-/** Stages a worker can host. */
-export type HostedStage = Exclude<Stage, never>;
+import { now } from '../base/clock.ts';
 
 /** Configuration sent by the main thread when a worker starts. */
 export interface StageWorkerConfig {
@@ -64,10 +62,6 @@ export interface StageReady {
   readonly ms: number;
   /** Set when WebGPU failed its self-test and the stage fell back to wasm. */
   readonly fallbackReason?: string;
-}
-
-function now(): number {
-  return performance.now();
 }
 
 function finite(values: ArrayLike<number>): boolean {

@@ -10,7 +10,7 @@
  */
 import { openPlaybackWriter, type PlaybackWriter, type PlaybackWriterDescriptor } from '../audio/port-transport.ts';
 import { now } from '../base/clock.ts';
-import { serializeError } from '../errors.ts';
+import { deserializeError, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import type { NormalSource } from '../models/vocoder/vocoder.ts';
 import { StreamingVocoder, Vocoder } from '../models/vocoder/vocoder.ts';
@@ -19,7 +19,7 @@ import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { receive, send } from './port-queue.ts';
 import type { MelMessage, PcmMessage, PortLike } from './protocol.ts';
-import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+import { RequestRegistry } from './requests.ts';
 
 /** One request for the vocoder stage. */
 export interface VocoderJob {
@@ -61,7 +61,7 @@ export class VocoderStage {
       if (job.playback !== undefined) player = openPlaybackWriter(job.playback);
       for await (const message of receive<MelMessage>(melPort, signal)) {
         signal.throwIfAborted();
-        if (message.type === 'error') throw deserializeErrorMessage(message.error);
+        if (message.type === 'error') throw deserializeError(message.error);
         if (message.type === 'end') break;
         if (message.type === 'segment-end' || message.type === 'segment') {
           send(pcmPort, message satisfies PcmMessage);
