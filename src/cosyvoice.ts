@@ -28,12 +28,14 @@ import { checkRequestVoice } from './request/voice.ts';
 import type { PipelineResult, StageHosts } from './stages/pipeline.ts';
 import { runPipeline } from './stages/pipeline.ts';
 import type { PerStage } from './request/placement.ts';
+import { checkPromptAudio } from './request/limits.ts';
 import type { Placement, StagePlace, SynthesisStage } from './request/placement.ts';
 import { resolvePlacement } from './request/placement.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 import { TypedEmitter } from './events.ts';
 import { raceAbort } from './base/abort.ts';
+import { onDropped } from './base/drop-guard.ts';
 import { SerialQueue } from './base/serial-queue.ts';
 import type { ModelManifest } from './loader/manifest.ts';
 import { fetchManifest } from './loader/remote-package.ts';
@@ -79,6 +81,13 @@ export interface CosyVoiceOptions {
   readonly selfTest?: boolean;
   /** An AudioContext created in a user gesture, for {@link CosyVoice.speak}. */
   readonly audioContext?: BaseAudioContext;
+}
+
+/** A streaming request while it runs: what to free should its iterator be dropped (see `base/drop-guard.ts`). */
+interface RunningRequest {
+  id?: string;
+  release?: () => void;
+  forget?: () => void;
 }
 
 /** Where a playing request writes (see {@link CosyVoice.speak}); `endToken` is set when the request ends. */
@@ -299,11 +308,13 @@ export class CosyVoice {
     options: RequestOptions,
     mode: RequestMode,
     playback?: PlaybackTarget,
+    running: RunningRequest = {},
   ): AsyncGenerator<AudioChunk, PipelineResult, undefined> {
     this.#assertUsable();
     validateRequestOptions(options, mode);
-    const voice = checkRequestVoice(options.voice, voiceExpectation(this.manifest));
+    const voice = checkRequestVoice(options.voice, this.manifest);
     const requestId = `req-${++this.#requests}`;
+    running.id = requestId;
     let descriptor: PlaybackWriterDescriptor | undefined;
     if (playback !== undefined) {
       await playback.player.settled(); // a writer opened before a pending stop is carried out would be flushed by it
@@ -368,7 +379,19 @@ export class CosyVoice {
    * cancels the request.
    */
   stream(input: TextInput, options: RequestOptions): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
-    return this.#inTurn(input, options, undefined);
+    const running: RunningRequest = {};
+    const iterator = this.#inTurn(input, options, undefined, running);
+    // an iterator dropped without return() never runs its finally: free the queue and the workers once collected
+    running.forget = onDropped(iterator, () => {
+      running.release?.();
+      const id = running.id;
+      if (id !== undefined) {
+        for (const host of [this.#hosts.lm, this.#hosts.flow, this.#hosts.vocoder]) {
+          Promise.resolve(host.cancel(id)).catch(() => undefined);
+        }
+      }
+    });
+    return iterator;
   }
 
   /** A streaming request that waits for its turn in the request queue. */
@@ -376,14 +399,17 @@ export class CosyVoice {
     input: TextInput,
     options: RequestOptions,
     playback: PlaybackTarget | undefined,
+    running: RunningRequest = {},
   ): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
     // reserve our place in the request queue on the first next(), so concurrent streams run one after another
     const { ready, release } = this.#queue.turn();
+    running.release = release;
     try {
       await ready;
       options.signal?.throwIfAborted();
-      return (yield* this.#run(input, options, 'stream', playback)).metrics;
+      return (yield* this.#run(input, options, 'stream', playback, running)).metrics;
     } finally {
+      running.forget?.();
       release();
     }
   }
@@ -477,6 +503,7 @@ export class CosyVoice {
       );
     }
     const pcm = await decodeAudioInput(audio);
+    checkPromptAudio(pcm.samples.length / pcm.sampleRate, this.manifest.config);
     const transcriptIds =
       options.transcript === undefined || options.transcript.trim() === ''
         ? undefined

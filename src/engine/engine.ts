@@ -5,7 +5,8 @@
  */
 import type { Device, Dtype, Stage } from '../base/stages.ts';
 import { now } from '../base/clock.ts';
-import { invalidInput, TTSError } from '../errors.ts';
+import { onDropped } from '../base/drop-guard.ts';
+import { fromDspError, invalidInput, TTSError } from '../errors.ts';
 import type { ModelConstants } from '../loader/manifest.ts';
 import { VoiceCloner } from '../models/voice/voice-cloner.ts';
 import type { PromptAudio } from '../models/voice/voice-cloner.ts';
@@ -15,6 +16,7 @@ import type { AudioChunk } from '../request/chunks.ts';
 import type { RequestMetrics } from '../request/metrics.ts';
 import type { RequestMode, RequestOptions } from '../request/options.ts';
 import { randomSeed, validateRequestOptions } from '../request/options.ts';
+import { checkPromptAudio } from '../request/limits.ts';
 import type { Placement, PlacementRequest } from '../request/placement.ts';
 import { resolvePlacement } from '../request/placement.ts';
 import type { SynthesisResult } from '../request/result.ts';
@@ -56,6 +58,12 @@ export interface CloneVoiceOptions {
   readonly transcript?: string;
   readonly normalize?: boolean;
   readonly signal?: AbortSignal;
+}
+
+/** A request while it runs: its id once started, and how to stop watching for its iterator being dropped. */
+interface RunningRequest {
+  id: string | undefined;
+  forget?: () => void;
 }
 
 /** The in-process stages of an engine. */
@@ -155,16 +163,23 @@ export class Engine {
         `Model package "${this.pkg.manifest.modelId}" cannot clone voices on device (no speech_tokenizer / campplus); load a saved voice instead.`,
       );
     }
+    if (typeof audio === 'object' && (audio as unknown) !== null && audio.sampleRate > 0) {
+      checkPromptAudio(audio.samples.length / audio.sampleRate, this.constants);
+    }
     this.#cloner ??= VoiceCloner.create(this.pkg, this.ort, place);
     const cloner = await this.#cloner;
     const transcriptIds =
       options.transcript === undefined || options.transcript.trim() === ''
         ? undefined
         : this.stages.lm.transcriptIds(options.transcript, options.normalize ?? true);
-    return cloner.clone(audio, {
-      ...(transcriptIds === undefined ? {} : { transcriptIds }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
+    try {
+      return await cloner.clone(audio, {
+        ...(transcriptIds === undefined ? {} : { transcriptIds }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    } catch (error) {
+      throw fromDspError(error); // the resampler and feature extractors of src/dsp throw plain coded errors
+    }
   }
 
   /** Serialises a voice (compact binary, see `serializeVoice`). */
@@ -199,8 +214,35 @@ export class Engine {
    *
    * @throws {TTSError} as {@link Engine.synthesize}; the iteration rejects with the abort reason on abort.
    */
-  async *stream(input: TextInput, options: RequestOptions): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
-    return (yield* this.#run(input, options, 'stream')).metrics;
+  stream(input: TextInput, options: RequestOptions): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
+    const running: RunningRequest = { id: undefined };
+    const iterator = this.#stream(input, options, running);
+    // an iterator dropped without return() never runs its finally: release the engine when it is collected
+    running.forget = onDropped(iterator, () => {
+      if (running.id !== undefined) this.#abandon(running.id);
+    });
+    return iterator;
+  }
+
+  async *#stream(
+    input: TextInput,
+    options: RequestOptions,
+    running: RunningRequest,
+  ): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
+    try {
+      return (yield* this.#run(input, options, 'stream', running)).metrics;
+    } finally {
+      running.forget?.();
+    }
+  }
+
+  /** Frees the engine from a request whose iterator was dropped, and stops its stages. */
+  #abandon(requestId: string): void {
+    this.#busy = false;
+    const reason = new DOMException('The stream iterator was dropped.', 'AbortError');
+    this.stages.lm.cancel(requestId, reason);
+    this.stages.flow.cancel(requestId, reason);
+    this.stages.vocoder.cancel(requestId, reason);
   }
 
   /** One request at a time per engine (the LM's KV cache and the realm's ORT queue are shared). */
@@ -208,18 +250,20 @@ export class Engine {
     input: TextInput,
     options: RequestOptions,
     mode: RequestMode,
+    running: RunningRequest = { id: undefined },
   ): AsyncGenerator<AudioChunk, PipelineResult, undefined> {
     this.#assertLive();
     validateRequestOptions(options, mode);
-    const voice = checkRequestVoice(options.voice, voiceExpectation(this.pkg.manifest));
+    const voice = checkRequestVoice(options.voice, this.pkg.manifest);
     if (this.#busy) {
       throw invalidInput('The engine is busy with another request; await it (or abort it) before starting one more.');
     }
     this.#busy = true;
     try {
       const { voice: _voice, ...synthesis } = options;
+      running.id = `req-${++this.#requests}`;
       return yield* runPipeline(this.stages, {
-        requestId: `req-${++this.#requests}`,
+        requestId: running.id,
         input,
         voice,
         mode,

@@ -4,8 +4,10 @@
  * embedding would otherwise come out as an all-NaN waveform without any error.
  */
 import { invalidInput } from '../errors.ts';
-import type { VoiceExpectation, VoiceProfile } from '../models/voice/voice-profile.ts';
-import { checkVoiceCompatible, validateVoiceProfile } from '../models/voice/voice-profile.ts';
+import type { ModelManifest } from '../loader/manifest.ts';
+import type { VoiceProfile } from '../models/voice/voice-profile.ts';
+import { checkVoiceCompatible, validateVoiceProfile, voiceExpectation } from '../models/voice/voice-profile.ts';
+import { checkPromptRoom } from './limits.ts';
 
 const ARRAYS = [
   ['promptTextIds', Int32Array],
@@ -15,11 +17,12 @@ const ARRAYS = [
 ] as const;
 
 /**
- * Checks a voice passed to `synthesize` / `stream` / `speak` and that it fits the loaded model.
+ * Checks a voice passed to `synthesize` / `stream` / `speak`, that it fits the loaded model and that its prompt
+ * leaves room to speak.
  *
  * @throws {TTSError} ERR_INVALID_INPUT naming the first problem.
  */
-export function checkRequestVoice(voice: unknown, expect: VoiceExpectation, name = 'options.voice'): VoiceProfile {
+export function checkRequestVoice(voice: unknown, manifest: ModelManifest, name = 'options.voice'): VoiceProfile {
   if (typeof voice !== 'object' || voice === null) {
     throw invalidInput(`${name} must be a VoiceProfile (from cloneVoice() or loadVoice()).`);
   }
@@ -34,6 +37,7 @@ export function checkRequestVoice(voice: unknown, expect: VoiceExpectation, name
   }
   const profile = voice as VoiceProfile;
   validateVoiceProfile(profile);
-  checkVoiceCompatible(profile, expect);
+  checkVoiceCompatible(profile, voiceExpectation(manifest));
+  checkPromptRoom(profile.promptTokens.length, manifest.config);
   return profile;
 }

@@ -7,9 +7,11 @@ import { bistreamPromptFor, lmRequestFor } from '../request/mode.ts';
 import type { LmVoice } from '../request/mode.ts';
 import type { JobOptions } from '../request/options.ts';
 import { samplingOptions } from '../request/options.ts';
+import { checkSegmentRoom } from '../request/limits.ts';
+import type { ModelConstants } from '../loader/manifest.ts';
 import { TextIdStream } from '../request/text-stream.ts';
 import { now } from '../base/clock.ts';
-import { deserializeError, invalidInput, serializeError } from '../errors.ts';
+import { deserializeError, invalidInput, modelFormatError, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
 import type { Device, Dtype } from '../base/stages.ts';
@@ -36,7 +38,7 @@ export class LmStage {
     /** Tokenizer of the package (also used to tokenise voice transcripts). */
     readonly tokenizer: CosyVoiceTokenizer,
     private readonly lm: SpeechLm,
-    private readonly maxTokenTextRatio: number,
+    private readonly constants: ModelConstants,
   ) {}
 
   static async create(
@@ -45,9 +47,15 @@ export class LmStage {
     placement: { readonly device: Device; readonly dtype: Dtype },
     signal?: AbortSignal,
   ): Promise<LmStage> {
-    const tokenizer = CosyVoiceTokenizer.fromJson(await pkg.tokenizerJson(signal));
+    const json = await pkg.tokenizerJson(signal);
+    let tokenizer: CosyVoiceTokenizer;
+    try {
+      tokenizer = CosyVoiceTokenizer.fromJson(json);
+    } catch (cause) {
+      throw modelFormatError(`The package's ${pkg.manifest.tokenizer}`, 'a usable tokenizer', cause);
+    }
     const lm = await SpeechLm.create(pkg, ort, { ...placement, ...(signal ? { signal } : {}) });
-    return new LmStage(tokenizer, lm, pkg.manifest.config.sampling.maxTokenTextRatio);
+    return new LmStage(tokenizer, lm, pkg.manifest.config);
   }
 
   /** Token ids of a prompt transcript (normalised without splitting). */
@@ -84,6 +92,8 @@ export class LmStage {
       ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
       ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
     });
+    // every segment is checked before the LM runs for the first
+    for (const { ids } of segments) checkSegmentRoom(ids.length, job.voice.promptTokens.length, this.constants);
     for (const [segment, { text: segmentText, ids }] of segments.entries()) {
       const last = segment === segments.length - 1;
       send(port, {
@@ -123,7 +133,7 @@ export class LmStage {
       {
         rng,
         signal,
-        maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.maxTokenTextRatio,
+        maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.constants.sampling.maxTokenTextRatio,
         ...samplingOptions(o),
         onToken: (token) => {
           const batch = Int32Array.of(token);

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../../src/dsp/index.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import type { AudioChunk } from '../../../src/request/chunks.ts';
+import type { RequestOptions } from '../../../src/request/options.ts';
 import { TTSError } from '../../../src/errors.ts';
 import type { VoiceProfile } from '../../../src/models/voice/voice-profile.ts';
 import { loadOrt } from '../../../src/runtime/ort.ts';
@@ -13,6 +16,7 @@ import { goldenVoice } from '../../helpers/voice.ts';
 import { collect, collectWithResult, joinSamples } from '../../helpers/audio.ts';
 import { heldText } from '../../helpers/held-text.ts';
 
+v8.setFlagsFromString('--expose-gc'); // for the dropped-iterator test: collection is what it waits for
 const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
 const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<
   string,
@@ -20,6 +24,13 @@ const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Re
 >;
 const ZH = texts['zh']?.text ?? '';
 const SEED = Number((need(e2e, 'seed').data as BigInt64Array)[0]);
+
+/** A copy of `values` with one NaN. */
+function withNaN(values: Float32Array): Float32Array {
+  const out = values.slice();
+  out[1] = NaN;
+  return out;
+}
 
 let engine: Engine;
 let voice: VoiceProfile;
@@ -198,15 +209,80 @@ describe('Engine on the tiny fixture', () => {
       [() => engine.synthesize(ZH, { voice, instruct: 'a<|endofprompt|>b' }), 'ERR_INVALID_INPUT'],
       [() => engine.synthesize(ZH, { voice, flowSteps: 0 }), 'ERR_INVALID_INPUT'],
       [() => collect(engine.stream(ZH, { voice, streaming: { firstChunkFlowSteps: 99 } })), 'ERR_INVALID_INPUT'],
+      // issue #13: options and voices are checked where they enter
+      [() => engine.synthesize(ZH, null as unknown as RequestOptions), 'ERR_INVALID_INPUT'],
+      [() => engine.synthesize(ZH, { voice, signal: 'yes' } as unknown as RequestOptions), 'ERR_INVALID_INPUT'],
+      [() => engine.synthesize(ZH, { voice, seeed: 3 } as unknown as RequestOptions), 'ERR_INVALID_INPUT'],
+      [() => engine.synthesize(ZH, { voice, seed: 2 ** 53 - 1 }), 'ERR_INVALID_INPUT'],
+      [() => engine.synthesize(ZH, { voice: { ...voice, embedding: withNaN(voice.embedding) } }), 'ERR_INVALID_INPUT'],
+      [
+        () => collect(engine.stream(ZH, { voice: { ...voice, promptFeat: voice.promptFeat.slice(0, 80) } })),
+        'ERR_INVALID_INPUT',
+      ],
+      [() => engine.synthesize(ZH, { voice: { ...voice, promptTokens: Int32Array.of(1, -4) } }), 'ERR_INVALID_INPUT'],
     ];
     for (const [run, code] of cases) {
       const error = await run().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TTSError);
       expect((error as TTSError).code).toBe(code);
     }
+    const typo = await engine.synthesize(ZH, { voice, seeed: 3 } as unknown as RequestOptions).catch((e: unknown) => e);
+    expect((typo as Error).message).toContain('Did you mean "seed"?');
     const busy = engine.synthesize(ZH, { voice, seed: 1 });
     await expect(engine.synthesize(ZH, { voice })).rejects.toMatchObject({ code: 'ERR_INVALID_INPUT' });
     await busy;
+  });
+
+  it('refuses up front what cannot fit the noise buffer: a segment too long for the voice, a prompt too long', async () => {
+    const word = 'a'.repeat(5000); // one segment (no punctuation), far more speech than the flow can make
+    const long = await engine.synthesize(word, { voice }).catch((e: unknown) => e);
+    expect(long).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    expect((long as Error).message).toMatch(/^A text segment of \d+ tokens needs at least/);
+    const { noiseFrames } = engine.constants.flow;
+    const promptTokens = Math.ceil(noiseFrames / engine.constants.tokenMelRatio); // the whole buffer
+    const bigPrompt: VoiceProfile = {
+      ...voice,
+      promptTokens: new Int32Array(promptTokens),
+      promptFeat: new Float32Array(promptTokens * engine.constants.tokenMelRatio * engine.constants.melBins),
+    };
+    const refused = await engine.synthesize(ZH, { voice: bigPrompt }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'ERR_INVALID_INPUT' });
+    expect((refused as Error).message).toContain('leaves no room to speak');
+    const seconds = noiseFrames / engine.constants.tokenMelRatio / engine.constants.tokenFrameRate; // all of it
+    const audio = { samples: new Float32Array(Math.ceil(seconds * 16000)), sampleRate: 16000 };
+    await expect(engine.cloneVoice(audio)).rejects.toMatchObject({
+      code: 'ERR_INVALID_INPUT',
+      message: expect.stringContaining('leaves no room to speak') as unknown,
+    });
+    // and the engine is free
+    const after = await engine.synthesize(ZH, { voice, seed: SEED });
+    expect(Array.from(after.segments[0]?.tokens ?? [])).toEqual(ints(need(e2e, 'tokens')));
+  });
+
+  it('a stream iterator dropped without return() releases the engine once collected', async () => {
+    const gc = vm.runInNewContext('gc') as () => void; // exposed by v8.setFlagsFromString below
+    await (async () => {
+      const iterator = engine.stream(ZH.repeat(3), { voice, seed: 2 });
+      expect((await iterator.next()).done).toBe(false);
+      // the iterator goes out of scope here, suspended at a yield: its finally never runs
+    })();
+    await expect(engine.synthesize(ZH, { voice })).rejects.toMatchObject({ message: /busy/ });
+    let released = false;
+    for (let attempt = 0; attempt < 100 && !released; attempt++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 10)); // finalizers run in a later task
+      released = await engine.synthesize(ZH, { voice, seed: SEED }).then(
+        (result) => {
+          expect(Array.from(result.segments[0]?.tokens ?? [])).toEqual(ints(need(e2e, 'tokens')));
+          return true;
+        },
+        (error: unknown) => {
+          expect(error).toMatchObject({ message: expect.stringMatching(/busy/) as unknown });
+          return false;
+        },
+      );
+    }
+    expect(released).toBe(true);
   });
 
   it('clones a voice from a real recording, saves and loads it, and speaks with it', async () => {
