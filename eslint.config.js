@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import importX from 'eslint-plugin-import-x';
+import { layerRuleOptions } from './eslint/layers.js';
 
 /** Folders whose code also runs in workers (no DOM globals allowed). */
 const universal = [
@@ -12,6 +14,8 @@ const universal = [
   'src/loader/**',
   'src/engine/**',
   'src/stages/**',
+  'src/request/**',
+  'src/base/**',
 ];
 
 export default tseslint.config(
@@ -41,6 +45,12 @@ export default tseslint.config(
       // `const { dropped, ...rest } = value` is how an object minus some keys is written
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
     },
+  },
+  {
+    // the layer table of docs/architecture.md: a lower layer importing a higher one is an error
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
+    plugins: { 'import-x': importX },
+    rules: { 'import-x/no-restricted-paths': ['error', layerRuleOptions()] },
   },
   {
     files: universal,

@@ -166,12 +166,10 @@ onClick('speak-btn', async () => {
   ];
   try {
     const m = await tts.speak($<HTMLTextAreaElement>('text').value, { ...requestOptions(), signal: current.signal });
-    if (m !== undefined) {
-      status(
-        'metrics',
-        `${m.audioSeconds.toFixed(1)} s of audio · first audio ${m.ttfaMs.toFixed(0)} ms · RTF ${m.rtf.toFixed(2)} · ${m.tokensPerSecond.toFixed(1)} tokens/s · seed ${m.seed}`,
-      );
-    }
+    status(
+      'metrics',
+      `${m.audioSeconds.toFixed(1)} s of audio · first audio ${m.ttfaMs.toFixed(0)} ms · RTF ${m.rtf.toFixed(2)} · ${m.tokensPerSecond.toFixed(1)} tokens/s · seed ${m.seed}`,
+    );
   } catch (error) {
     if (!isAbortError(error)) status('metrics', `Error: ${error instanceof Error ? error.message : String(error)}`);
   } finally {

@@ -7,8 +7,6 @@ import { AudioPlayer } from './audio/player.ts';
 import type { PlaybackWriterDescriptor } from './audio/port-transport.ts';
 import type { Capabilities } from './capabilities.ts';
 import { detectCapabilities } from './capabilities.ts';
-import type { PipelineChunk, PipelineResult, StageHosts } from './core/pipeline.ts';
-import { runPipeline } from './core/pipeline.ts';
 import type { CloneInput } from './core/audio-input.ts';
 import { decodeAudioInput } from './core/audio-input.ts';
 import { rememberedFallbacks, rememberFallback } from './core/device-memory.ts';
@@ -19,26 +17,34 @@ import { Comlink } from './core/rpc.ts';
 import type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';
 import { defaultWorkers, WorkerHandle } from './core/spawn-worker.ts';
 import { encodeWav } from './dsp/index.ts';
-import type { PerStage, SynthesisOptions } from './engine/options.ts';
-import { forStage, randomSeed, validateSynthesisOptions } from './engine/options.ts';
+import type { AudioChunk } from './request/chunks.ts';
+import type { RequestMetrics } from './request/metrics.ts';
+import type { RequestMode, RequestOptions } from './request/options.ts';
+import { randomSeed, validateRequestOptions } from './request/options.ts';
+import type { SynthesisResult } from './request/result.ts';
+import { collectSynthesis } from './request/result.ts';
+import type { TextInput } from './request/text-input.ts';
+import { checkRequestVoice } from './request/voice.ts';
+import type { PipelineResult, StageHosts } from './stages/pipeline.ts';
+import { runPipeline } from './stages/pipeline.ts';
+import type { PerStage } from './request/placement.ts';
+import { checkPromptAudio } from './request/limits.ts';
+import type { Placement, StagePlace, SynthesisStage } from './request/placement.ts';
+import { resolvePlacement } from './request/placement.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 import { TypedEmitter } from './events.ts';
+import { raceAbort } from './base/abort.ts';
+import { onDropped } from './base/drop-guard.ts';
+import { SerialQueue } from './base/serial-queue.ts';
 import type { ModelManifest } from './loader/manifest.ts';
-import { stageDtypes } from './loader/manifest.ts';
 import { fetchManifest } from './loader/remote-package.ts';
 import type { ModelSource } from './loader/source.ts';
 import { resolveBaseUrl } from './loader/source.ts';
 import { CacheApiStore, NO_STORE } from './loader/store.ts';
 import type { VoiceProfile } from './models/voice/voice-profile.ts';
-import {
-  checkVoiceCompatible,
-  deserializeVoice,
-  serializeVoice,
-  voiceExpectation,
-} from './models/voice/voice-profile.ts';
-import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './runtime/device.ts';
-import { resolveDevice, resolveDtype } from './runtime/device.ts';
+import { deserializeVoice, serializeVoice, voiceExpectation } from './models/voice/voice-profile.ts';
+import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
 
@@ -77,56 +83,23 @@ export interface CosyVoiceOptions {
   readonly audioContext?: BaseAudioContext;
 }
 
+/** A streaming request while it runs: what to free should its iterator be dropped (see `base/drop-guard.ts`). */
+interface RunningRequest {
+  id?: string;
+  release?: () => void;
+  forget?: () => void;
+}
+
 /** Where a playing request writes (see {@link CosyVoice.speak}); `endToken` is set when the request ends. */
 interface PlaybackTarget {
   readonly player: AudioPlayer;
   endToken: number | undefined;
 }
 
-/** Per-request options of the public API (the voice is required). */
-export interface RequestOptions extends SynthesisOptions {
-  readonly voice: VoiceProfile;
-}
-
-/** An utterance synthesised offline. */
-export interface SynthesizedAudio {
-  readonly samples: Float32Array;
-  readonly sampleRate: number;
-  readonly metrics: RequestMetrics;
+/** An utterance synthesised offline, with a WAV encoder. */
+export interface SynthesizedAudio extends SynthesisResult {
   /** 16-bit PCM WAV (or float32) as a Blob. */
   toWav(encoding?: 'pcm16' | 'float32'): Blob;
-}
-
-/** A streamed chunk. */
-export interface StreamChunk {
-  /** Mono samples in [−0.99, 0.99]. */
-  readonly samples: Float32Array;
-  readonly sampleRate: number;
-  /** Chunk number within the request, from 0. */
-  readonly index: number;
-  /** Text segment the chunk belongs to (long text is split, spec §1.6; a text stream is one segment). */
-  readonly segment: number;
-  /** Text of that segment as spoken (after normalisation: numbers read out…); '' for a text stream. */
-  readonly text: string;
-  /** Where the chunk starts in the request's audio, in seconds (the samples of all earlier chunks). */
-  readonly startTime: number;
-  /**
-   * Last chunk of the request. Known when the chunk is made, so no chunk is held back to find out; should the last
-   * segment make no audio at all, an empty chunk carries the flag.
-   */
-  readonly final: boolean;
-}
-
-/** Figures of a request. */
-export interface RequestMetrics {
-  readonly requestId: string;
-  readonly seed: number;
-  readonly ttfaMs: number;
-  readonly totalMs: number;
-  readonly audioSeconds: number;
-  readonly rtf: number;
-  readonly tokens: number;
-  readonly tokensPerSecond: number;
 }
 
 /** Options of {@link CosyVoice.cloneVoice}. */
@@ -137,14 +110,6 @@ export interface CloneOptions {
   /** Keep the cloning worker (≈ 0.5 GB) alive for more clones instead of freeing it. @defaultValue false */
   readonly keepLoaded?: boolean;
 }
-
-function now(): number {
-  return performance.now();
-}
-
-type Placement = Readonly<Record<Exclude<Stage, 'voice'>, { device: Device; dtype: Dtype }>> & {
-  readonly voice?: { device: Device; dtype: Dtype };
-};
 
 /**
  * CosyVoice 2 in the browser.
@@ -163,7 +128,7 @@ export class CosyVoice {
   readonly #lmWorker: WorkerHandle;
   #player: Promise<AudioPlayer> | undefined;
   #voiceWorker: WorkerHandle | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #requests = 0;
   #disposed = false;
   #crash: TTSError | undefined;
@@ -223,24 +188,14 @@ export class CosyVoice {
     const manifest = await fetchManifest(baseUrl, { store, ...(signal ? { signal } : {}) });
     if (cache === 'cache-api') void requestPersistentStorage();
     const decisionKey = `${caps.adapter.vendor}/${caps.adapter.architecture}/${manifest.modelId}`;
-    const remembered = rememberedFallbacks(decisionKey);
-    const place = (stage: Stage): { device: Device; dtype: Dtype } => {
-      const request = forStage(options.device, stage, 'auto');
-      const device = request === 'auto' && remembered[stage] !== undefined ? 'wasm' : resolveDevice(request, caps);
-      const dtype = resolveDtype(
-        stage,
-        forStage(options.dtype, stage, 'auto'),
-        device,
-        stageDtypes(manifest, stage),
-        caps,
-      );
-      return { device, dtype };
-    };
-    const placement = { lm: place('lm'), flow: place('flow'), vocoder: place('vocoder') };
-    const voice =
-      manifest.graphs.speech_tokenizer !== undefined && manifest.graphs.campplus !== undefined
-        ? place('voice')
-        : undefined;
+    const resolved = resolvePlacement(
+      manifest,
+      options,
+      caps,
+      new Set(Object.keys(rememberedFallbacks(decisionKey)) as Stage[]),
+    );
+    const placement = { lm: resolved.lm, flow: resolved.flow, vocoder: resolved.vocoder };
+    const voice = resolved.voice;
     const factories: WorkerFactories = { ...defaultWorkers, ...options.assets?.workers };
     const topology: string = options.topology ?? 'split'; // checked: JS callers may pass anything
     if (topology !== 'split' && topology !== 'merged')
@@ -284,7 +239,7 @@ export class CosyVoice {
             cache,
             ...(options.assets?.ortWasmPaths === undefined ? {} : { ortWasmPaths: options.assets.ortWasmPaths }),
           };
-          const racing = Promise.race([
+          return raceAbort(
             handle.guard(
               handle.remote.init(
                 config,
@@ -293,23 +248,13 @@ export class CosyVoice {
                 }),
               ),
             ),
-            new Promise<never>((_, reject) => {
-              if (signal?.aborted === true) reject(signal.reason as Error);
-              signal?.addEventListener(
-                'abort',
-                () => {
-                  reject(signal.reason as Error);
-                },
-                { once: true },
-              );
-            }),
-          ]);
-          return racing;
+            signal,
+          );
         }),
       );
-      const final: Record<string, { device: Device; dtype: Dtype }> = { ...placement };
+      const final: Record<SynthesisStage, StagePlace> = { ...placement };
       for (const r of ready.flat()) {
-        final[r.stage] = { device: r.device, dtype: r.dtype };
+        if (r.stage !== 'voice') final[r.stage] = { device: r.device, dtype: r.dtype };
         if (r.fallbackReason !== undefined) rememberFallback(decisionKey, r.stage, r.fallbackReason);
         options.onProgress?.({ type: 'session-ready', stage: r.stage, device: r.device, dtype: r.dtype, ms: r.ms });
       }
@@ -323,7 +268,7 @@ export class CosyVoice {
       };
       const hosts = stageHosts(byStage('lm'), byStage('flow'), byStage('vocoder'));
       const all = voice === undefined ? final : { ...final, voice };
-      return new CosyVoice(manifest, all as Placement, caps, baseUrl, options, handles, hosts);
+      return new CosyVoice(manifest, all, caps, baseUrl, options, handles, hosts);
     } catch (error) {
       abort();
       throw error;
@@ -351,116 +296,65 @@ export class CosyVoice {
 
   /** Requests run one after another (FIFO); a queued request that is aborted never starts. */
   #enqueue<T>(task: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    const run = this.#queue.then(() => {
+    return this.#queue.run(() => {
       signal?.throwIfAborted();
       this.#assertUsable();
       return task();
     });
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  #pipelineVoice(voice: VoiceProfile) {
-    if (typeof voice !== 'object' || (voice as unknown) === null)
-      throw invalidInput('options.voice must be a VoiceProfile (from cloneVoice() or loadVoice()).');
-    checkVoiceCompatible(voice, voiceExpectation(this.manifest));
-    return {
-      promptTextIds: voice.promptTextIds,
-      promptTokens: voice.promptTokens,
-      promptFeat: voice.promptFeat,
-      embedding: voice.embedding,
-    };
   }
 
   async *#run(
-    input: string | AsyncIterable<string> | Iterable<string>,
+    input: TextInput,
     options: RequestOptions,
-    mode: 'offline' | 'stream',
+    mode: RequestMode,
     playback?: PlaybackTarget,
-  ): AsyncGenerator<StreamChunk, RequestMetrics, undefined> {
+    running: RunningRequest = {},
+  ): AsyncGenerator<AudioChunk, PipelineResult, undefined> {
     this.#assertUsable();
-    validateSynthesisOptions(options, mode === 'offline' ? 'offline' : 'stream');
-    const voice = this.#pipelineVoice(options.voice);
+    validateRequestOptions(options, mode);
+    const voice = checkRequestVoice(options.voice, this.manifest);
     const requestId = `req-${++this.#requests}`;
-    const seed = options.seed ?? randomSeed();
-    const sampleRate = this.manifest.config.sampleRate;
-    const started = now();
-    let firstAudio: number | undefined;
-    let samples = 0;
-    let tokens = 0;
-    let lmMs = 0;
-    let previous: PipelineChunk | undefined;
-    let index = 0;
-    /** The public chunk; `samples` (the counter) already includes this chunk. */
-    const emit = (chunk: Pick<PipelineChunk, 'samples' | 'text' | 'segment' | 'last'>): StreamChunk => {
-      const out: StreamChunk = {
-        samples: chunk.samples,
-        sampleRate,
-        index: index++,
-        segment: chunk.segment,
-        text: chunk.text,
-        startTime: (samples - chunk.samples.length) / sampleRate,
-        final: chunk.last,
-      };
-      const elapsed = now() - started;
-      this.#events.emit({
-        type: 'chunk',
-        requestId,
-        index: out.index,
-        samples: out.samples.length,
-        startTime: out.startTime,
-        text: out.text,
-        rtf: elapsed / 1000 / Math.max(1e-9, samples / sampleRate),
-      });
-      return out;
-    };
+    running.id = requestId;
     let descriptor: PlaybackWriterDescriptor | undefined;
     if (playback !== undefined) {
       await playback.player.settled(); // a writer opened before a pending stop is carried out would be flushed by it
       descriptor = playback.player.writer();
     }
-    const request = { requestId, input, voice, mode, seed, options, ...(descriptor ? { playback: descriptor } : {}) };
-    let result: PipelineResult | undefined;
-    const hosts = this.#hosts;
-    const chunks = (async function* () {
-      result = yield* runPipeline(hosts, request, options.signal, (s) => {
-        tokens += s.tokens;
-        lmMs += s.lmMs;
-      });
-    })();
-    for await (const chunk of chunks) {
-      if (firstAudio === undefined && chunk.samples.length > 0) {
-        firstAudio = now();
-        this.#events.emit({ type: 'first-audio', requestId, ttfaMs: firstAudio - started });
-      }
-      samples += chunk.samples.length;
-      previous = chunk;
-      yield emit(chunk);
-    }
-    if (previous !== undefined && !previous.last)
-      yield emit({ samples: new Float32Array(0), text: previous.text, segment: previous.segment, last: true });
-    if (playback !== undefined) playback.endToken = result?.playbackEnd;
-    const totalMs = now() - started;
-    const audioSeconds = samples / sampleRate;
-    const metrics: RequestMetrics = {
-      requestId,
-      seed,
-      ttfaMs: (firstAudio ?? now()) - started,
-      totalMs,
-      audioSeconds,
-      rtf: audioSeconds > 0 ? totalMs / 1000 / audioSeconds : Infinity,
-      tokens,
-      tokensPerSecond: lmMs > 0 ? (tokens * 1000) / lmMs : 0,
-    };
-    this.#events.emit({
+    const { voice: _voice, ...synthesis } = options;
+    const events = this.#events;
+    const result = yield* runPipeline(
+      this.#hosts,
+      {
+        requestId,
+        input,
+        voice,
+        mode,
+        seed: options.seed ?? randomSeed(),
+        options: synthesis,
+        sampleRate: this.manifest.config.sampleRate,
+        ...(descriptor ? { playback: descriptor } : {}),
+      },
+      {
+        onFirstAudio: (ttfaMs) => {
+          events.emit({ type: 'first-audio', requestId, ttfaMs });
+        },
+        onChunk: (chunk, rtf) => {
+          const { index, startTime, text } = chunk;
+          events.emit({ type: 'chunk', requestId, index, samples: chunk.samples.length, startTime, text, rtf });
+        },
+      },
+    );
+    if (playback !== undefined) playback.endToken = result.playbackEnd;
+    const { metrics } = result;
+    events.emit({
       type: 'done',
       requestId,
-      audioSec: audioSeconds,
+      audioSeconds: metrics.audioSeconds,
       rtf: metrics.rtf,
       ttfaMs: metrics.ttfaMs,
       tokensPerSecond: metrics.tokensPerSecond,
     });
-    return metrics;
+    return result;
   }
 
   /**
@@ -470,27 +364,11 @@ export class CosyVoice {
    */
   synthesize(text: string, options: RequestOptions): Promise<SynthesizedAudio> {
     return this.#enqueue(async () => {
-      const iterator = this.#run(text, options, 'offline');
-      const pieces: Float32Array[] = [];
-      let step = await iterator.next();
-      while (step.done !== true) {
-        pieces.push(step.value.samples);
-        step = await iterator.next();
-      }
-      const metrics = step.value;
-      const samples = new Float32Array(pieces.reduce((n, p) => n + p.length, 0));
-      let offset = 0;
-      for (const p of pieces) {
-        samples.set(p, offset);
-        offset += p.length;
-      }
-      const sampleRate = this.manifest.config.sampleRate;
+      const result = await collectSynthesis(this.#run(text, options, 'offline'), this.manifest.config.sampleRate);
       return {
-        samples,
-        sampleRate,
-        metrics,
+        ...result,
         toWav: (encoding: 'pcm16' | 'float32' = 'pcm16') =>
-          new Blob([encodeWav(samples, sampleRate, { encoding })], { type: 'audio/wav' }),
+          new Blob([encodeWav(result.samples, result.sampleRate, { encoding })], { type: 'audio/wav' }),
       };
     }, options.signal);
   }
@@ -500,31 +378,38 @@ export class CosyVoice {
    * with a stream, the LM starts before the text is complete (CosyVoice 2 bistream). Breaking out of the loop
    * cancels the request.
    */
-  stream(
-    input: string | AsyncIterable<string> | Iterable<string>,
-    options: RequestOptions,
-  ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
-    return this.#inTurn(input, options, undefined);
+  stream(input: TextInput, options: RequestOptions): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
+    const running: RunningRequest = {};
+    const iterator = this.#inTurn(input, options, undefined, running);
+    // an iterator dropped without return() never runs its finally: free the queue and the workers once collected
+    running.forget = onDropped(iterator, () => {
+      running.release?.();
+      const id = running.id;
+      if (id !== undefined) {
+        for (const host of [this.#hosts.lm, this.#hosts.flow, this.#hosts.vocoder]) {
+          Promise.resolve(host.cancel(id)).catch(() => undefined);
+        }
+      }
+    });
+    return iterator;
   }
 
   /** A streaming request that waits for its turn in the request queue. */
   async *#inTurn(
-    input: string | AsyncIterable<string> | Iterable<string>,
+    input: TextInput,
     options: RequestOptions,
     playback: PlaybackTarget | undefined,
-  ): AsyncGenerator<StreamChunk, RequestMetrics | undefined, undefined> {
+    running: RunningRequest = {},
+  ): AsyncGenerator<AudioChunk, RequestMetrics, undefined> {
     // reserve our place in the request queue on the first next(), so concurrent streams run one after another
-    let release: () => void = () => undefined;
-    const turn = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const previous = this.#queue;
-    this.#queue = previous.then(() => turn);
+    const { ready, release } = this.#queue.turn();
+    running.release = release;
     try {
-      await previous;
+      await ready;
       options.signal?.throwIfAborted();
-      return yield* this.#run(input, options, 'stream', playback);
+      return (yield* this.#run(input, options, 'stream', playback, running)).metrics;
     } finally {
+      running.forget?.();
       release();
     }
   }
@@ -556,33 +441,31 @@ export class CosyVoice {
    * @throws {TTSError} as {@link CosyVoice.stream}; ERR_WORKER_CRASHED when the playback worklet fails; the abort
    * reason.
    */
-  async speak(
-    input: string | AsyncIterable<string> | Iterable<string>,
-    options: RequestOptions,
-  ): Promise<RequestMetrics | undefined> {
+  async speak(input: TextInput, options: RequestOptions): Promise<RequestMetrics> {
     const player = this.unlockAudio(); // synchronous part: inside the caller's gesture
+    validateRequestOptions(options, 'stream'); // before the signal is combined below
     const p = await player;
     // One signal for the request: the caller's abort, or the worklet failing (nothing would drain the buffer).
-    const request = new AbortController();
-    const onAbort = (): void => {
-      request.abort(options.signal?.reason);
-      void p.stop();
+    const failed = new AbortController();
+    const signal = options.signal === undefined ? failed.signal : AbortSignal.any([options.signal, failed.signal]);
+    const stopPlayback = (): void => {
+      if (!failed.signal.aborted) void p.stop(); // a failed player has nothing to stop (and would throw)
     };
-    if (options.signal?.aborted === true) onAbort();
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) stopPlayback();
+    signal.addEventListener('abort', stopPlayback, { once: true });
     const offError = p.on('error', (event) => {
-      request.abort(event.error);
+      failed.abort(event.error);
     });
     try {
       const target: PlaybackTarget = { player: p, endToken: undefined };
-      const stream = this.#inTurn(input, { ...options, signal: request.signal }, target);
+      const stream = this.#inTurn(input, { ...options, signal }, target);
       let step = await stream.next();
       while (step.done !== true) step = await stream.next();
       await p.drained(target.endToken);
-      request.signal.throwIfAborted();
+      signal.throwIfAborted();
       return step.value;
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', stopPlayback);
       offError();
     }
   }
@@ -620,6 +503,7 @@ export class CosyVoice {
       );
     }
     const pcm = await decodeAudioInput(audio);
+    checkPromptAudio(pcm.samples.length / pcm.sampleRate, this.manifest.config);
     const transcriptIds =
       options.transcript === undefined || options.transcript.trim() === ''
         ? undefined

@@ -129,3 +129,21 @@ function describe(value: unknown): string {
 export function invalidInput(message: string, details?: ErrorDetails): TTSError {
   return new TTSError('ERR_INVALID_INPUT', message, details === undefined ? {} : { details });
 }
+
+/**
+ * The `TTSError` for an error thrown by `src/dsp` (which cannot import this module, so it throws a plain `Error` with
+ * a `code` and the code as the message prefix); any other error is returned unchanged.
+ */
+export function fromDspError(error: unknown): unknown {
+  if (error instanceof TTSError || !(error instanceof Error)) return error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !(TTS_ERROR_CODES as readonly string[]).includes(code)) return error;
+  const message = error.message.startsWith(`${code}: `) ? error.message.slice(code.length + 2) : error.message;
+  return new TTSError(code as TTSErrorCode, message, { cause: error });
+}
+
+/** `ERR_MODEL_FORMAT` for a package file that cannot be read as what it should be (names the file and the reason). */
+export function modelFormatError(file: string, what: string, cause: unknown): TTSError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new TTSError('ERR_MODEL_FORMAT', `${file} is not ${what} (${reason}).`, { cause, details: { file } });
+}

@@ -2,7 +2,7 @@
  * Typed events: model-loading progress and runtime events (house style §9). One discriminated union each, and a
  * tiny emitter whose `on()` returns an unsubscribe function.
  */
-import type { Device, Dtype, Stage } from './runtime/device.ts';
+import type { Device, Dtype, Stage } from './base/stages.ts';
 
 /** Progress while a model package is fetched and its sessions created. */
 export type LoadProgressEvent =
@@ -50,7 +50,8 @@ export type RuntimeEvent =
   | {
       readonly type: 'done';
       readonly requestId: string;
-      readonly audioSec: number;
+      /** Seconds of audio the request made. */
+      readonly audioSeconds: number;
       readonly rtf: number;
       readonly ttfaMs: number;
       readonly tokensPerSecond: number;

@@ -18,24 +18,20 @@
  */
 import { TTSError, invalidInput } from '../errors.ts';
 import { TypedEmitter, type RuntimeEvent } from '../events.ts';
+import { PortPlaybackControl, SharedPlaybackControl, type PlaybackControl } from './playback-control.ts';
+import {
+  PROCESSOR_NAME,
+  type PlaybackProcessorOptions,
+  type PlaybackState,
+  type PlaybackStatus,
+} from './playback-protocol.ts';
 import {
   openPlaybackWriter,
-  waitForChange,
   type PlaybackWriter,
   type PlaybackWriterDescriptor,
   type WriteOptions,
 } from './port-transport.ts';
-import {
-  PLAYBACK_STATES,
-  PROCESSOR_NAME,
-  RingBuffer,
-  SLOT,
-  type ControlMessage,
-  type PlaybackCounters,
-  type PlaybackProcessorOptions,
-  type PlaybackState,
-  type PlaybackStateCode,
-} from './ring-buffer.ts';
+import { RingBuffer } from './ring-buffer.ts';
 import { WORKLET_SOURCE } from './worklet-source.generated.ts';
 
 /** Default values of {@link AudioPlayerOptions}. */
@@ -100,12 +96,6 @@ export interface AudioPlayerOptions {
   readonly onUnderrun?: (event: Extract<RuntimeEvent, { type: 'underrun' }>) => void;
   /** Called once if the worklet processor fails (`ERR_WORKER_CRASHED`). */
   readonly onError?: (error: TTSError) => void;
-}
-
-/** Counters and state of the playback worklet. */
-export interface PlaybackStatus extends PlaybackCounters {
-  /** Playback state. */
-  readonly state: PlaybackState;
 }
 
 /** Events of an {@link AudioPlayer}. */
@@ -232,20 +222,16 @@ export class AudioPlayer {
   /** Fade length in output (context) frames. */
   readonly fadeFrames: number;
 
-  private readonly ring: RingBuffer | null;
+  private readonly control: PlaybackControl;
   private readonly ownsContext: boolean;
   private readonly events = new TypedEmitter<PlayerEvent>();
   private readonly onUnderrun: AudioPlayerOptions['onUnderrun'];
   private readonly onError: AudioPlayerOptions['onError'];
-  private status_: PlaybackStatus;
   private drainWaiters: Waiter[] = [];
   private stopWaiters: Waiter[] = [];
-  private readonly statusRequests = new Map<number, Waiter & { readonly resolveStatus: (s: PlaybackStatus) => void }>();
   private localWriter: PlaybackWriter | null = null;
   private localEnd = 0;
   private stops = 0;
-  private writerIds = 0;
-  private requestIds = 0;
   private failure: TTSError | null = null;
   private disposed = false;
   private previous: { state: PlaybackState; underruns: number; drained: number } = {
@@ -362,20 +348,9 @@ export class AudioPlayer {
     this.capacity = init.capacity;
     this.prerollFrames = init.prerollFrames;
     this.fadeFrames = init.fadeFrames;
-    this.ring = init.ring;
     this.ownsContext = init.ownsContext;
     this.onUnderrun = init.onUnderrun;
     this.onError = init.onError;
-    this.status_ = {
-      state: 'idle',
-      underruns: 0,
-      framesPlayed: 0,
-      quanta: 0,
-      bufferedFrames: 0,
-      ended: 0,
-      drained: 0,
-      stopAck: 0,
-    };
     this.node.onprocessorerror = () => {
       this.fail(
         new TTSError(
@@ -385,10 +360,13 @@ export class AudioPlayer {
         ),
       );
     };
-    this.node.port.onmessage = (event: MessageEvent<unknown>) => {
-      this.onWorkletMessage(event.data);
+    const onStatus = (status: PlaybackStatus): void => {
+      if (this.running()) this.update(status);
     };
-    if (this.ring !== null) void this.monitor(this.ring.header);
+    this.control =
+      init.ring === null
+        ? new PortPlaybackControl(this.node.port, onStatus)
+        : new SharedPlaybackControl(init.ring, onStatus);
   }
 
   /** Subscribes to player events; returns the unsubscribe function. */
@@ -401,7 +379,7 @@ export class AudioPlayer {
    * last report (use {@link status} for a fresh one).
    */
   get lastStatus(): PlaybackStatus {
-    return this.ring === null ? this.status_ : this.readHeader(this.ring);
+    return this.control.lastStatus;
   }
 
   /**
@@ -411,12 +389,7 @@ export class AudioPlayer {
    */
   status(): Promise<PlaybackStatus> {
     this.assertUsable();
-    if (this.ring !== null) return Promise.resolve(this.readHeader(this.ring));
-    const id = ++this.requestIds;
-    return new Promise<PlaybackStatus>((resolveStatus, reject) => {
-      this.statusRequests.set(id, { target: id, resolve: () => undefined, reject, resolveStatus });
-      this.control({ t: 'status?', id });
-    });
+    return this.control.status();
   }
 
   /**
@@ -460,24 +433,7 @@ export class AudioPlayer {
    */
   writer(): PlaybackWriterDescriptor {
     this.assertUsable();
-    if (this.ring !== null) {
-      return {
-        transport: 'sab',
-        buffer: this.ring.buffer as SharedArrayBuffer,
-        epoch: Atomics.load(this.ring.header, SLOT.stop),
-        sampleRate: this.sampleRate,
-      };
-    }
-    const channel = new MessageChannel();
-    this.control({ t: 'attach', port: channel.port2 }, [channel.port2]);
-    return {
-      transport: 'port',
-      port: channel.port1,
-      writerId: ++this.writerIds,
-      maxQueuedFrames: this.capacity,
-      maxChunks: 256,
-      sampleRate: this.sampleRate,
-    };
+    return this.control.writer({ sampleRate: this.sampleRate, capacity: this.capacity });
   }
 
   /**
@@ -489,9 +445,7 @@ export class AudioPlayer {
    */
   drained(token?: number): Promise<void> {
     this.assertUsable();
-    const target =
-      token ??
-      (this.ring !== null ? Atomics.load(this.ring.header, SLOT.ended) : Math.max(this.localEnd, this.status_.ended));
+    const target = token ?? Math.max(this.localEnd, this.control.latestEnd());
     if (this.lastStatus.drained >= target) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.drainWaiters.push({ target, resolve, reject });
@@ -501,8 +455,7 @@ export class AudioPlayer {
   /** Pauses output (with a short fade); nothing is consumed while paused, producers fill the buffer and wait. */
   pause(): void {
     this.assertUsable();
-    if (this.ring !== null) Atomics.store(this.ring.header, SLOT.pause, 1);
-    else this.control({ t: 'pause', paused: true });
+    this.control.pause(true);
   }
 
   /**
@@ -511,8 +464,7 @@ export class AudioPlayer {
    */
   async resume(): Promise<void> {
     this.assertUsable();
-    if (this.ring !== null) Atomics.store(this.ring.header, SLOT.pause, 0);
-    else this.control({ t: 'pause', paused: false });
+    this.control.pause(false);
     if (isRealtimeContext(this.context) && this.context.state === 'suspended') await this.context.resume();
   }
 
@@ -526,13 +478,7 @@ export class AudioPlayer {
     const seq = ++this.stops;
     this.localWriter?.close();
     this.localWriter = null;
-    if (this.ring !== null) {
-      Atomics.store(this.ring.header, SLOT.pause, 0);
-      Atomics.store(this.ring.header, SLOT.stop, seq);
-      Atomics.notify(this.ring.header, SLOT.read);
-    } else {
-      this.control({ t: 'stop', seq });
-    }
+    this.control.stop(seq);
     return this.stopAcknowledged(seq);
   }
 
@@ -545,16 +491,8 @@ export class AudioPlayer {
     this.disposed = true;
     this.localWriter?.close();
     this.localWriter = null;
-    if (this.ring !== null) {
-      Atomics.store(this.ring.header, SLOT.dispose, 1);
-      Atomics.notify(this.ring.header, SLOT.events);
-      Atomics.notify(this.ring.header, SLOT.read);
-    } else {
-      this.control({ t: 'dispose' });
-    }
+    this.control.dispose();
     this.node.onprocessorerror = null;
-    // The port stays open until the node is collected, so the `dispose` message above is surely delivered.
-    this.node.port.onmessage = null;
     this.node.disconnect();
     this.rejectAll(new TTSError('ERR_DISPOSED', 'The audio player was disposed'));
     this.events.clear();
@@ -575,65 +513,13 @@ export class AudioPlayer {
     });
   }
 
-  private control(message: ControlMessage, transfer: Transferable[] = []): void {
-    this.node.port.postMessage(message, transfer);
-  }
-
   private assertUsable(): void {
     if (this.failure !== null) throw this.failure;
     if (this.disposed) throw new TTSError('ERR_DISPOSED', 'The audio player was disposed');
   }
 
-  private readHeader(ring: RingBuffer): PlaybackStatus {
-    const h = ring.header;
-    return {
-      state: PLAYBACK_STATES[Atomics.load(h, SLOT.state) as PlaybackStateCode],
-      underruns: Atomics.load(h, SLOT.underruns),
-      framesPlayed: Atomics.load(h, SLOT.framesPlayed) >>> 0,
-      quanta: Atomics.load(h, SLOT.quanta) >>> 0,
-      bufferedFrames: ring.availableRead(),
-      ended: Atomics.load(h, SLOT.ended),
-      drained: Atomics.load(h, SLOT.drained),
-      stopAck: Atomics.load(h, SLOT.stopAck),
-    };
-  }
-
-  /** Ring transport: follow the worklet's event counter (`Atomics.waitAsync`, or polling) until disposed. */
-  private async monitor(header: Int32Array): Promise<void> {
-    let seen = Atomics.load(header, SLOT.events);
-    while (this.running()) {
-      await waitForChange(header, SLOT.events, seen, 1000);
-      if (!this.running()) return;
-      seen = Atomics.load(header, SLOT.events);
-      if (this.ring !== null) this.update(this.readHeader(this.ring));
-    }
-  }
-
   private running(): boolean {
     return !this.disposed && this.failure === null;
-  }
-
-  private onWorkletMessage(data: unknown): void {
-    if (typeof data !== 'object' || data === null || (data as { t?: unknown }).t !== 'status') return;
-    const m = data as Record<string, unknown>;
-    const num = (key: string): number => (typeof m[key] === 'number' ? m[key] : 0);
-    const status: PlaybackStatus = {
-      state: PLAYBACK_STATES[num('state') as PlaybackStateCode],
-      underruns: num('underruns'),
-      framesPlayed: num('framesPlayed'),
-      quanta: num('quanta'),
-      bufferedFrames: num('bufferedFrames'),
-      ended: num('ended'),
-      drained: num('drained'),
-      stopAck: num('stopAck'),
-    };
-    this.status_ = status;
-    this.update(status);
-    const request = this.statusRequests.get(num('reply'));
-    if (request !== undefined) {
-      this.statusRequests.delete(request.target);
-      request.resolveStatus(status);
-    }
   }
 
   private update(status: PlaybackStatus): void {
@@ -660,12 +546,10 @@ export class AudioPlayer {
   }
 
   private rejectAll(error: unknown): void {
-    for (const waiter of [...this.drainWaiters, ...this.stopWaiters, ...this.statusRequests.values()]) {
-      waiter.reject(error);
-    }
+    for (const waiter of [...this.drainWaiters, ...this.stopWaiters]) waiter.reject(error);
     this.drainWaiters = [];
     this.stopWaiters = [];
-    this.statusRequests.clear();
+    this.control.rejectPending(error);
   }
 }
 

@@ -15,7 +15,8 @@
  * Rules for producers: one writer writes at a time (single producer); a `stop()` of the player closes every writer
  * opened before it (`write` then resolves `false` and nothing more is played from it).
  */
-import { RingBuffer, SLOT, type DataMessage } from './ring-buffer.ts';
+import { SLOT, type DataMessage, type DataReply } from './playback-protocol.ts';
+import { RingBuffer } from './ring-buffer.ts';
 
 /** How long a producer sleeps at most before re-checking for room, abort or stop, in milliseconds. */
 const WAIT_SLICE_MS = 250;
@@ -351,7 +352,7 @@ class PortWriter implements PlaybackWriter {
 
   private onReply(message: unknown): void {
     if (typeof message !== 'object' || message === null) return;
-    const reply = message as { t?: unknown; data?: unknown; frames?: unknown; id?: unknown };
+    const reply = message as Partial<Record<keyof DataReply | 'data' | 'frames' | 'id', unknown>>;
     if (reply.t === 'ack' && typeof reply.frames === 'number') {
       this.inFlightFrames -= reply.frames;
       this.inFlightChunks--;

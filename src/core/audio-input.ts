@@ -1,7 +1,7 @@
 /** Prompt audio for cloning, from whatever the app has: WAV bytes (decoded in TS), other formats through the
 browser's decoder, an AudioBuffer, or samples. Main thread only (`decodeAudioData`). */
 import { decodeWav } from '../dsp/index.ts';
-import { invalidInput, TTSError } from '../errors.ts';
+import { fromDspError, invalidInput, TTSError } from '../errors.ts';
 
 /** Audio the caller can hand to `CosyVoice.cloneVoice`. */
 export type CloneInput =
@@ -22,8 +22,12 @@ export async function decodeAudioInput(audio: CloneInput): Promise<{ samples: Fl
         : new Uint8Array(audio);
   const tag = (from: number): string => String.fromCharCode(...bytes.subarray(from, from + 4));
   if (bytes.length > 12 && tag(0) === 'RIFF' && tag(8) === 'WAVE') {
-    const wav = decodeWav(bytes);
-    return { samples: wav.samples, sampleRate: wav.sampleRate };
+    try {
+      const wav = decodeWav(bytes);
+      return { samples: wav.samples, sampleRate: wav.sampleRate };
+    } catch (error) {
+      throw fromDspError(error);
+    }
   }
   const Ctx = (globalThis as { OfflineAudioContext?: typeof OfflineAudioContext }).OfflineAudioContext;
   if (Ctx === undefined)

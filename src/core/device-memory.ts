@@ -2,7 +2,7 @@
  * Remembers, per adapter and model, which stages failed their WebGPU self-test, so the next `create()` with
  * `device: 'auto'` goes straight to wasm instead of failing (and downloading the WebGPU variant) again.
  */
-import type { Stage } from '../runtime/device.ts';
+import type { Stage } from '../base/stages.ts';
 
 /** localStorage key of the remembered decisions. */
 export const DECISIONS_KEY = 'cosyvoice-web/device-decisions';

@@ -2,7 +2,7 @@
 import type { LoadProgressEvent } from '../events.ts';
 import type { GraphName, ModelManifest } from '../loader/manifest.ts';
 import { GRAPH_NAMES, GRAPH_STAGE, variantFiles } from '../loader/manifest.ts';
-import type { Dtype, Stage } from '../runtime/device.ts';
+import type { Dtype, Stage } from '../base/stages.ts';
 import type { WorkerFileProgress } from '../stages/stage-worker.ts';
 
 /** Files a stage needs for a dtype (graphs + tokenizer/noise). */

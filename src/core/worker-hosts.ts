@@ -1,8 +1,8 @@
 /** The stages as seen from the main thread: comlink calls on worker handles, with ports transferred. */
 import { transferablesOf } from '../audio/port-transport.ts';
 import type { Capabilities } from '../capabilities.ts';
-import type { Stage } from '../runtime/device.ts';
-import type { StageHosts } from './pipeline.ts';
+import type { Stage } from '../base/stages.ts';
+import type { StageHosts } from '../stages/pipeline.ts';
 import { Comlink } from './rpc.ts';
 import type { WorkerHandle } from './spawn-worker.ts';
 

@@ -4,8 +4,8 @@
  * a message that names the offending field.
  */
 import { TTSError } from '../errors.ts';
-import type { Dtype, Stage } from '../runtime/device.ts';
-import { DTYPES, STAGES } from '../runtime/device.ts';
+import type { Dtype, Stage } from '../base/stages.ts';
+import { DTYPES, STAGES } from '../base/stages.ts';
 
 /** The `format` string every manifest carries. */
 export const MANIFEST_FORMAT = 'cosyvoice-web/model-package';

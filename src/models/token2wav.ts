@@ -19,6 +19,7 @@ import { checkFlowSteps } from './flow/flow-matcher.ts';
 import { changeSpeed } from './flow/speed.ts';
 import type { NormalSource, Vocoder } from './vocoder/vocoder.ts';
 import { StreamingVocoder } from './vocoder/vocoder.ts';
+import { now } from '../base/clock.ts';
 
 /** Wall time of one chunk per stage (ms). */
 export interface Token2WavTimings {
@@ -64,10 +65,6 @@ export interface TokensToWaveOptions {
   readonly signal?: AbortSignal;
   /** Observes the Euler states. */
   readonly onStep?: EulerStepCallback;
-}
-
-function now(): number {
-  return performance.now();
 }
 
 /**

@@ -1,26 +1,9 @@
 /**
  * Pure device and dtype resolution (house style §10, after transformers.js `selectDevice`/`selectDtype`).
  */
+import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from '../base/stages.ts';
+import { DEVICES, DTYPES } from '../base/stages.ts';
 import { invalidInput, TTSError } from '../errors.ts';
-
-/** Pipeline stages; each owns its graphs and can have its own device and dtype. */
-export const STAGES = ['lm', 'flow', 'vocoder', 'voice'] as const;
-/** One of {@link STAGES}. */
-export type Stage = (typeof STAGES)[number];
-
-/** Devices a session can run on. */
-export const DEVICES = ['webgpu', 'wasm'] as const;
-/** One of {@link DEVICES}. */
-export type Device = (typeof DEVICES)[number];
-/** A device request: a device, or `'auto'` (WebGPU on a real adapter, else wasm). */
-export type DeviceRequest = Device | 'auto';
-
-/** Weight formats a model package may ship per graph. */
-export const DTYPES = ['fp32', 'fp16', 'int8', 'q4'] as const;
-/** One of {@link DTYPES}. */
-export type Dtype = (typeof DTYPES)[number];
-/** A dtype request: a dtype, or `'auto'` (the best available for the stage and device). */
-export type DtypeRequest = Dtype | 'auto';
 
 /** What the environment offers; filled by capability detection, plain data so resolution stays pure. */
 export interface DeviceCapabilities {

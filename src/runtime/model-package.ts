@@ -5,7 +5,7 @@
 import { TTSError } from '../errors.ts';
 import type { GraphName, ManifestFile, ModelManifest } from '../loader/manifest.ts';
 import { variantFiles } from '../loader/manifest.ts';
-import type { Device, Dtype } from './device.ts';
+import type { Device, Dtype } from '../base/stages.ts';
 import type { OrtModule } from './ort.ts';
 import type { GraphSessionOptions } from './session.ts';
 import { GraphSession } from './session.ts';

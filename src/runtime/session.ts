@@ -2,8 +2,9 @@
  * Graph sessions: creation and runs serialised per realm, inputs checked against the graph's metadata, failures
  * reported with the graph name and a summary of the inputs (names, dtypes, dims — never data).
  */
+import { SerialQueue } from '../base/serial-queue.ts';
 import { TTSError } from '../errors.ts';
-import type { Device } from './device.ts';
+import type { Device } from '../base/stages.ts';
 import { executionProviders } from './device.ts';
 import type { OrtInferenceSession, OrtModule, OrtSessionOptions, OrtTensor } from './ort.ts';
 
@@ -23,12 +24,10 @@ export interface GraphSessionOptions {
 }
 
 /** Per-realm serialisation: ORT runs one session at a time per instance (landscape §6), so we queue explicitly. */
-let realmQueue: Promise<unknown> = Promise.resolve();
+const realmQueue = new SerialQueue();
 
 function serialised<T>(task: () => Promise<T>): Promise<T> {
-  const result = realmQueue.then(task, task);
-  realmQueue = result.catch(() => undefined);
-  return result;
+  return realmQueue.run(task);
 }
 
 /** Short description of tensors for error messages, e.g. `x: float32[1,80,54]`. */

@@ -3,20 +3,21 @@
  * policy (a {@link FlowStream} per segment); offline requests wait for each segment's last token and decode it with
  * full attention (and the optional speed change), exactly as `tokensToWave`.
  */
-import type { StreamingOptions } from '../engine/options.ts';
-import { chunkPolicyOptions, streamFlowSteps } from '../engine/options.ts';
-import { flowPromptFor } from '../engine/requests.ts';
-import { serializeError } from '../errors.ts';
+import { now } from '../base/clock.ts';
+import type { JobOptions, RequestMode } from '../request/options.ts';
+import { chunkPolicyOptions, streamFlowSteps } from '../request/options.ts';
+import { flowPromptFor } from '../request/mode.ts';
+import { deserializeError, serializeError } from '../errors.ts';
 import type { Mel } from '../models/flow/flow-matcher.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';
 import { changeSpeed } from '../models/flow/speed.ts';
 import { FlowStream } from '../models/token2wav.ts';
-import type { Device, Dtype } from '../runtime/device.ts';
+import type { Device, Dtype } from '../base/stages.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { receive, send } from './port-queue.ts';
 import type { MelMessage, PortLike, TokenMessage } from './protocol.ts';
-import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+import { RequestRegistry } from './requests.ts';
 
 /** The flow's view of a voice (structured-clone safe). */
 export interface FlowVoice {
@@ -30,15 +31,9 @@ export interface FlowJob {
   readonly requestId: string;
   readonly voice: FlowVoice;
   /** Offline: one full-attention decode per segment. Streaming: the chunk policy. */
-  readonly mode: 'offline' | 'stream';
-  readonly speed?: number;
-  readonly streaming?: StreamingOptions;
-  /** Euler steps of every flow solve (see `SynthesisOptions.flowSteps`). */
-  readonly flowSteps?: number;
-}
-
-function now(): number {
-  return performance.now();
+  readonly mode: RequestMode;
+  /** The request's options (the flow reads `speed`, `streaming` and `flowSteps`). */
+  readonly options: JobOptions;
 }
 
 /** A transferable copy of a mel (the runner may keep views of its own buffers). */
@@ -66,17 +61,17 @@ export class FlowStage {
    * `end` or `error`). Resolves when the request is over.
    */
   async run(job: FlowJob, tokenPort: PortLike, melPort: PortLike): Promise<void> {
-    const { requestId } = job;
+    const { requestId, options } = job;
     const signal = this.#requests.open(requestId);
     const prompt = flowPromptFor(job.voice);
     let stream: FlowStream | undefined;
     let offlineTokens: number[] = [];
     let segment = 0;
-    let lastSegment = false;
+    let finalSegment = false;
     const post = (message: MelMessage, ...arrays: Float32Array[]): void => {
       send(melPort, message, ...arrays);
     };
-    const emit = (mel: Mel, index: number, final: boolean, offline: boolean, flowMs: number): void => {
+    const emit = (mel: Mel, index: number, segmentEnd: boolean, offline: boolean, flowMs: number): void => {
       const data = detached(mel);
       post(
         {
@@ -84,8 +79,8 @@ export class FlowStage {
           requestId,
           segment,
           index,
-          final,
-          last: final && lastSegment,
+          segmentEnd,
+          final: segmentEnd && finalSegment,
           offline,
           bins: mel.bins,
           frames: mel.frames,
@@ -103,18 +98,18 @@ export class FlowStage {
     try {
       for await (const message of receive<TokenMessage>(tokenPort, signal)) {
         signal.throwIfAborted();
-        if (message.type === 'error') throw deserializeErrorMessage(message.error);
+        if (message.type === 'error') throw deserializeError(message.error);
         if (message.type === 'end') break;
         if (message.type === 'segment') {
           segment = message.segment;
-          lastSegment = message.last;
-          post({ type: 'segment', requestId, segment, text: message.text });
+          finalSegment = message.final;
+          post(message);
           offlineTokens = [];
           stream =
             job.mode === 'stream'
               ? new FlowStream(this.flow, prompt, {
-                  policy: chunkPolicyOptions(job.streaming),
-                  steps: streamFlowSteps(job),
+                  policy: chunkPolicyOptions(options.streaming),
+                  steps: streamFlowSteps(options),
                 })
               : undefined;
         } else if (message.type === 'tokens') {
@@ -123,8 +118,8 @@ export class FlowStage {
             await drain();
           } else offlineTokens.push(...message.ids);
         } else {
-          // segment-end: the LM's figures travel along with the audio; then flush the segment
-          post({ type: 'segment-stats', requestId, segment, tokens: message.tokens, lmMs: message.lmMs });
+          // segment-end: the LM's tokens and figures travel along with the audio; then flush the segment
+          post(message);
           if (stream !== undefined) {
             stream.end();
             await drain();
@@ -134,9 +129,10 @@ export class FlowStage {
               streaming: false,
               finalize: true,
               signal,
-              ...(job.flowSteps === undefined ? {} : { steps: job.flowSteps }),
+              ...(options.flowSteps === undefined ? {} : { steps: options.flowSteps }),
             });
-            const mel = job.speed === undefined || job.speed === 1 ? decoded.mel : changeSpeed(decoded.mel, job.speed);
+            const { speed } = options;
+            const mel = speed === undefined || speed === 1 ? decoded.mel : changeSpeed(decoded.mel, speed);
             emit(mel, 0, true, true, now() - start);
           }
         }

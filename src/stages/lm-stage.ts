@@ -2,39 +2,32 @@
  * The LM stage (lives in the LM worker by default): text front-end + speech-token LM. Turns a request into token
  * messages on a MessagePort as the tokens are sampled, so the flow stage can start before the LM is done.
  */
-import { prepareSegments, promptTextIds } from '../engine/text-input.ts';
-import { bistreamPromptFor, lmRequestFor } from '../engine/requests.ts';
-import type { LmVoice } from '../engine/requests.ts';
-import type { SynthesisOptions } from '../engine/options.ts';
-import { samplingOptions, validateSynthesisOptions } from '../engine/options.ts';
-import { TextIdStream } from '../engine/text-stream.ts';
-import { invalidInput, serializeError } from '../errors.ts';
+import { prepareSegments, promptTextIds } from '../request/text-input.ts';
+import { bistreamPromptFor, lmRequestFor } from '../request/mode.ts';
+import type { LmVoice } from '../request/mode.ts';
+import type { JobOptions } from '../request/options.ts';
+import { samplingOptions } from '../request/options.ts';
+import { checkSegmentRoom } from '../request/limits.ts';
+import type { ModelConstants } from '../loader/manifest.ts';
+import { TextIdStream } from '../request/text-stream.ts';
+import { now } from '../base/clock.ts';
+import { deserializeError, invalidInput, modelFormatError, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import { SpeechLm } from '../models/lm/speech-lm.ts';
-import type { Device, Dtype } from '../runtime/device.ts';
+import type { Device, Dtype } from '../base/stages.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { CosyVoiceTokenizer } from '../text/index.ts';
 import { receive, send } from './port-queue.ts';
 import type { PortLike, TextMessage, TokenMessage } from './protocol.ts';
-import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
-
-/** Request options the LM stage uses (structured-clone safe). */
-export type LmJobOptions = Pick<
-  SynthesisOptions,
-  'seed' | 'instruct' | 'crossLingual' | 'normalize' | 'readNumbers' | 'sampling'
-> & { readonly seed: number };
+import { RequestRegistry } from './requests.ts';
 
 /** One request for the LM stage. `text` for a whole text; omit it for a text stream arriving on `textPort`. */
 export interface LmJob {
   readonly requestId: string;
   readonly text?: string;
   readonly voice: LmVoice;
-  readonly options: LmJobOptions;
-}
-
-function now(): number {
-  return performance.now();
+  readonly options: JobOptions;
 }
 
 /** Text front-end + LM for one realm. */
@@ -45,7 +38,7 @@ export class LmStage {
     /** Tokenizer of the package (also used to tokenise voice transcripts). */
     readonly tokenizer: CosyVoiceTokenizer,
     private readonly lm: SpeechLm,
-    private readonly maxTokenTextRatio: number,
+    private readonly constants: ModelConstants,
   ) {}
 
   static async create(
@@ -54,9 +47,15 @@ export class LmStage {
     placement: { readonly device: Device; readonly dtype: Dtype },
     signal?: AbortSignal,
   ): Promise<LmStage> {
-    const tokenizer = CosyVoiceTokenizer.fromJson(await pkg.tokenizerJson(signal));
+    const json = await pkg.tokenizerJson(signal);
+    let tokenizer: CosyVoiceTokenizer;
+    try {
+      tokenizer = CosyVoiceTokenizer.fromJson(json);
+    } catch (cause) {
+      throw modelFormatError(`The package's ${pkg.manifest.tokenizer}`, 'a usable tokenizer', cause);
+    }
     const lm = await SpeechLm.create(pkg, ort, { ...placement, ...(signal ? { signal } : {}) });
-    return new LmStage(tokenizer, lm, pkg.manifest.config.sampling.maxTokenTextRatio);
+    return new LmStage(tokenizer, lm, pkg.manifest.config);
   }
 
   /** Token ids of a prompt transcript (normalised without splitting). */
@@ -72,7 +71,6 @@ export class LmStage {
     const { requestId } = job;
     const signal = this.#requests.open(requestId);
     try {
-      validateSynthesisOptions(job.options, 'stream');
       const rng = new Xoshiro128(job.options.seed);
       if (job.text !== undefined) await this.#runText(job, job.text, rng, tokenPort, signal);
       else if (textPort !== undefined) await this.#runStream(job, textPort, rng, tokenPort, signal);
@@ -94,6 +92,8 @@ export class LmStage {
       ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
       ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
     });
+    // every segment is checked before the LM runs for the first
+    for (const { ids } of segments) checkSegmentRoom(ids.length, job.voice.promptTokens.length, this.constants);
     for (const [segment, { text: segmentText, ids }] of segments.entries()) {
       const last = segment === segments.length - 1;
       send(port, {
@@ -101,7 +101,7 @@ export class LmStage {
         requestId: job.requestId,
         segment,
         text: segmentText,
-        last,
+        final: last,
       } satisfies TokenMessage);
       const start = now();
       const result = await this.lm.generate(lmRequestFor(ids, job.voice, o, this.tokenizer), {
@@ -113,8 +113,8 @@ export class LmStage {
           send(port, { type: 'tokens', requestId: job.requestId, segment, ids: batch } satisfies TokenMessage, batch);
         },
       });
-      const stats = { tokens: result.tokens.length, lmMs: now() - start };
-      send(port, { type: 'segment-end', requestId: job.requestId, segment, ...stats } satisfies TokenMessage);
+      const end = { ids: result.tokens.slice(), lmMs: now() - start }; // a copy: a view would clone its whole buffer
+      send(port, { type: 'segment-end', requestId: job.requestId, segment, ...end } satisfies TokenMessage);
     }
   }
 
@@ -125,7 +125,7 @@ export class LmStage {
       ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
       ...(o.readNumbers === undefined ? {} : { readNumbers: o.readNumbers }),
     });
-    send(port, { type: 'segment', requestId: job.requestId, segment: 0, text: '', last: true } satisfies TokenMessage);
+    send(port, { type: 'segment', requestId: job.requestId, segment: 0, text: '', final: true } satisfies TokenMessage);
     const start = now();
     const result = await this.lm.generateBistream(
       ids.ids(textPieces(textPort, signal), signal),
@@ -133,7 +133,7 @@ export class LmStage {
       {
         rng,
         signal,
-        maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.maxTokenTextRatio,
+        maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.constants.sampling.maxTokenTextRatio,
         ...samplingOptions(o),
         onToken: (token) => {
           const batch = Int32Array.of(token);
@@ -145,8 +145,8 @@ export class LmStage {
         },
       },
     );
-    const stats = { tokens: result.tokens.length, lmMs: now() - start };
-    send(port, { type: 'segment-end', requestId: job.requestId, segment: 0, ...stats } satisfies TokenMessage);
+    const end = { ids: result.tokens.slice(), lmMs: now() - start }; // a copy: a view would clone its whole buffer
+    send(port, { type: 'segment-end', requestId: job.requestId, segment: 0, ...end } satisfies TokenMessage);
   }
 
   /** A two-token generation (device self-test); the decode loop rejects non-finite logits. */
@@ -170,7 +170,7 @@ export class LmStage {
 async function* textPieces(port: PortLike, signal: AbortSignal): AsyncGenerator<string> {
   for await (const message of receive<TextMessage>(port, signal)) {
     if (message.type === 'end') return;
-    if (message.type === 'error') throw deserializeErrorMessage(message.error);
+    if (message.type === 'error') throw deserializeError(message.error);
     yield message.piece;
   }
 }

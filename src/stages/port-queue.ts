@@ -2,7 +2,7 @@
  * MessagePort ↔ async iteration: {@link receive} turns the messages of a port into an `AsyncQueue` (consumed in
  * order with `for await`), {@link send} posts with the typed-array buffers transferred (zero copy).
  */
-import { AsyncQueue } from '../engine/async-queue.ts';
+import { AsyncQueue } from '../base/async-queue.ts';
 import type { PortLike } from './protocol.ts';
 
 /**

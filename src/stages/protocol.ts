@@ -5,7 +5,9 @@
  *   main ──text──▶ LM stage ──tokens──▶ flow stage ──mel──▶ vocoder stage ──pcm──▶ main
  *                                                                          └──pcm──▶ worklet (speak: ring / data port)
  *
- * Every message carries the request id; errors travel as `SerializedError` so they are rebuilt as `TTSError`s.
+ * One envelope: every message between stages carries the request id, the segment messages travel unchanged from the
+ * LM to the main thread, and errors travel as `SerializedError` so they are rebuilt as `TTSError`s. Names: `final`
+ * is the request's last chunk, `segmentEnd` the last chunk of a segment.
  */
 import type { SerializedError } from '../errors.ts';
 
@@ -15,97 +17,78 @@ export type TextMessage =
   | { readonly type: 'end' }
   | { readonly type: 'error'; readonly error: SerializedError };
 
+/** Fields every stage-to-stage message carries. */
+interface Envelope {
+  readonly requestId: string;
+}
+
+/** A segment starts: its text as spoken (after normalisation), forwarded so chunks can say what they say. */
+export interface SegmentStart extends Envelope {
+  readonly type: 'segment';
+  readonly segment: number;
+  readonly text: string;
+  /** The request's last segment (a text stream has only one), so its last chunk can say so without delay. */
+  readonly final: boolean;
+}
+
+/** A segment's LM work is done: its speech tokens and LM time, forwarded to the main thread for the metrics. */
+export interface SegmentEnd extends Envelope {
+  readonly type: 'segment-end';
+  readonly segment: number;
+  readonly ids: Int32Array;
+  readonly lmMs: number;
+}
+
+/** The end of a request's messages on a port, or its failure. */
+type Ending =
+  (Envelope & { readonly type: 'end' }) | (Envelope & { readonly type: 'error'; readonly error: SerializedError });
+
 /** Speech tokens (LM stage → flow stage). */
 export type TokenMessage =
-  | {
-      readonly type: 'segment';
-      readonly requestId: string;
-      readonly segment: number;
-      readonly text: string;
-      /** The request's last segment (a text stream has only one), so its last chunk can say so without delay. */
-      readonly last: boolean;
-    }
-  | { readonly type: 'tokens'; readonly requestId: string; readonly segment: number; readonly ids: Int32Array }
-  | {
-      readonly type: 'segment-end';
-      readonly requestId: string;
-      readonly segment: number;
-      readonly tokens: number;
-      readonly lmMs: number;
-    }
-  | { readonly type: 'end'; readonly requestId: string }
-  | { readonly type: 'error'; readonly requestId: string; readonly error: SerializedError };
+  | SegmentStart
+  | (Envelope & { readonly type: 'tokens'; readonly segment: number; readonly ids: Int32Array })
+  | SegmentEnd
+  | Ending;
 
 /** Mel chunks (flow stage → vocoder stage); `data` is channel-major `[bins][frames]`. */
 export type MelMessage =
-  | {
+  | (Envelope & {
       readonly type: 'mel';
-      readonly requestId: string;
       readonly segment: number;
       readonly index: number;
-      /** Last chunk of its segment. */
+      readonly segmentEnd: boolean;
       readonly final: boolean;
-      /** Last chunk of the request (`final` in the request's last segment). */
-      readonly last: boolean;
       /** Offline chunk (one whole segment, vocoded in one call) or a streaming chunk (HiFT cache + cross-fade). */
       readonly offline: boolean;
       readonly bins: number;
       readonly frames: number;
       readonly data: Float32Array;
       readonly flowMs: number;
-    }
-  | {
-      /** A segment starts: its text as spoken (after normalisation), forwarded so chunks can say what they say. */
-      readonly type: 'segment';
-      readonly requestId: string;
-      readonly segment: number;
-      readonly text: string;
-    }
-  | {
-      readonly type: 'segment-stats';
-      readonly requestId: string;
-      readonly segment: number;
-      readonly tokens: number;
-      readonly lmMs: number;
-    }
-  | { readonly type: 'end'; readonly requestId: string }
-  | { readonly type: 'error'; readonly requestId: string; readonly error: SerializedError };
+    })
+  | SegmentStart
+  | SegmentEnd
+  | Ending;
 
 /** PCM chunks (vocoder stage → main thread). */
 export type PcmMessage =
-  | {
+  | (Envelope & {
       readonly type: 'pcm';
-      readonly requestId: string;
       readonly segment: number;
       readonly index: number;
       readonly segmentEnd: boolean;
-      /** Last chunk of the request. */
-      readonly last: boolean;
+      readonly final: boolean;
       readonly samples: Float32Array;
       readonly flowMs: number;
       readonly vocoderMs: number;
-    }
-  | {
-      /** A segment starts: its text as spoken (after normalisation), forwarded so chunks can say what they say. */
-      readonly type: 'segment';
-      readonly requestId: string;
-      readonly segment: number;
-      readonly text: string;
-    }
-  | {
-      readonly type: 'segment-stats';
-      readonly requestId: string;
-      readonly segment: number;
-      readonly tokens: number;
-      readonly lmMs: number;
-    }
-  | {
+    })
+  | SegmentStart
+  | SegmentEnd
+  | (Envelope & {
       readonly type: 'end';
-      readonly requestId: string;
       /** When the request also played: the end token to wait for with `AudioPlayer.drained(token)`. */
       readonly playbackEnd?: number;
-    }
-  | { readonly type: 'error'; readonly requestId: string; readonly error: SerializedError };
+    })
+  | (Envelope & { readonly type: 'error'; readonly error: SerializedError });
 
 /** The minimal MessagePort surface the stages use (real ports in workers, `MessageChannel` in Node tests). */
 export interface PortLike {

@@ -1,6 +1,4 @@
 /** Per-request cancellation inside a stage: one AbortController per request id. */
-import type { SerializedError } from '../errors.ts';
-import { deserializeError } from '../errors.ts';
 
 /** Tracks the running requests of a stage. */
 export class RequestRegistry {
@@ -30,9 +28,4 @@ export class RequestRegistry {
   get size(): number {
     return this.#running.size;
   }
-}
-
-/** Rebuilds an error received in a data-plane message. */
-export function deserializeErrorMessage(error: SerializedError): Error {
-  return deserializeError(error);
 }

@@ -14,7 +14,7 @@ import { Xoshiro128 } from '../models/lm/rng.ts';
 import type { VoiceProfile } from '../models/voice/voice-profile.ts';
 import { VoiceCloner } from '../models/voice/voice-cloner.ts';
 import type { PromptAudio } from '../models/voice/voice-cloner.ts';
-import type { Device, Dtype, Stage } from '../runtime/device.ts';
+import type { Device, Dtype, Stage } from '../base/stages.ts';
 import { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule, OrtWasmPaths } from '../runtime/ort.ts';
 import { configureOrt, loadOrt, ortVersion } from '../runtime/ort.ts';
@@ -25,9 +25,7 @@ import { LmStage } from './lm-stage.ts';
 import type { PortLike } from './protocol.ts';
 import type { VocoderJob } from './vocoder-stage.ts';
 import { VocoderStage } from './vocoder-stage.ts';
-
-/** Stages a worker can host. */
-export type HostedStage = Exclude<Stage, never>;
+import { now } from '../base/clock.ts';
 
 /** Configuration sent by the main thread when a worker starts. */
 export interface StageWorkerConfig {
@@ -64,10 +62,6 @@ export interface StageReady {
   readonly ms: number;
   /** Set when WebGPU failed its self-test and the stage fell back to wasm. */
   readonly fallbackReason?: string;
-}
-
-function now(): number {
-  return performance.now();
 }
 
 function finite(values: ArrayLike<number>): boolean {

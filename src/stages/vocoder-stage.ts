@@ -9,16 +9,17 @@
  * is still posted on the PCM port for events and metrics.
  */
 import { openPlaybackWriter, type PlaybackWriter, type PlaybackWriterDescriptor } from '../audio/port-transport.ts';
-import { serializeError } from '../errors.ts';
+import { now } from '../base/clock.ts';
+import { deserializeError, serializeError } from '../errors.ts';
 import { Xoshiro128 } from '../models/lm/rng.ts';
 import type { NormalSource } from '../models/vocoder/vocoder.ts';
 import { StreamingVocoder, Vocoder } from '../models/vocoder/vocoder.ts';
-import type { Device, Dtype } from '../runtime/device.ts';
+import type { Device, Dtype } from '../base/stages.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { receive, send } from './port-queue.ts';
 import type { MelMessage, PcmMessage, PortLike } from './protocol.ts';
-import { deserializeErrorMessage, RequestRegistry } from './requests.ts';
+import { RequestRegistry } from './requests.ts';
 
 /** One request for the vocoder stage. */
 export interface VocoderJob {
@@ -30,10 +31,6 @@ export interface VocoderJob {
    * for room in the player (backpressure); a `stop()` of the player ends the request with an `AbortError`.
    */
   readonly playback?: PlaybackWriterDescriptor;
-}
-
-function now(): number {
-  return performance.now();
 }
 
 /** HiFT for one realm. */
@@ -64,9 +61,9 @@ export class VocoderStage {
       if (job.playback !== undefined) player = openPlaybackWriter(job.playback);
       for await (const message of receive<MelMessage>(melPort, signal)) {
         signal.throwIfAborted();
-        if (message.type === 'error') throw deserializeErrorMessage(message.error);
+        if (message.type === 'error') throw deserializeError(message.error);
         if (message.type === 'end') break;
-        if (message.type === 'segment-stats' || message.type === 'segment') {
+        if (message.type === 'segment-end' || message.type === 'segment') {
           send(pcmPort, message satisfies PcmMessage);
           continue;
         }
@@ -80,7 +77,7 @@ export class VocoderStage {
             streaming = new StreamingVocoder(this.vocoder, rng);
             streamingSegment = message.segment;
           }
-          samples = await streaming.push(mel, { finalize: message.final, signal });
+          samples = await streaming.push(mel, { finalize: message.segmentEnd, signal });
         }
         const vocoderMs = now() - start;
         if (player !== undefined && !(await player.write(samples, { signal }))) {
@@ -91,8 +88,8 @@ export class VocoderStage {
           requestId,
           segment: message.segment,
           index: index++,
-          segmentEnd: message.final,
-          last: message.last,
+          segmentEnd: message.segmentEnd,
+          final: message.final,
           samples,
           flowMs: message.flowMs,
           vocoderMs,

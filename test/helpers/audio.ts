@@ -7,6 +7,14 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** Every value of a generator, in order, and what it returns. */
+export async function collectWithResult<T, R>(items: AsyncGenerator<T, R>): Promise<{ values: T[]; result: R }> {
+  const values: T[] = [];
+  let step = await items.next();
+  for (; step.done !== true; step = await items.next()) values.push(step.value);
+  return { values, result: step.value };
+}
+
 /** The samples of consecutive chunks, joined. */
 export function joinSamples(chunks: ReadonlyArray<{ readonly samples: Float32Array }>): Float32Array {
   const out = new Float32Array(chunks.reduce((n, c) => n + c.samples.length, 0));

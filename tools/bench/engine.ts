@@ -17,7 +17,7 @@ import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
 import { Xoshiro128 } from '../../src/models/lm/rng.ts';
 import { SpeechLm } from '../../src/models/lm/speech-lm.ts';
 import { Vocoder } from '../../src/models/vocoder/vocoder.ts';
-import type { Dtype } from '../../src/runtime/device.ts';
+import type { Dtype } from '../../src/base/stages.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
 import { openBenchPackage, syntheticVoice } from './full-size.ts';
 

@@ -11,8 +11,8 @@
  */
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/engine/engine.ts';
-import type { StreamingOptions } from '../../src/engine/options.ts';
-import type { Dtype } from '../../src/runtime/device.ts';
+import type { StreamingOptions } from '../../src/request/options.ts';
+import type { Dtype } from '../../src/base/stages.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
 import { PROMPT_TOKENS, openBenchPackage, syntheticVoice } from './full-size.ts';
 
@@ -51,7 +51,7 @@ const schedules: Array<[string, StreamingOptions]> = [
 /** Milliseconds to the first chunk and its length; the request is cancelled after it. */
 async function firstChunk(streaming: StreamingOptions, seed: number): Promise<{ ms: number; audioS: number }> {
   const start = now();
-  for await (const c of engine.stream(text, voice, { seed, streaming })) {
+  for await (const c of engine.stream(text, { voice, seed, streaming })) {
     return { ms: now() - start, audioS: c.samples.length / sr };
   }
   throw new Error('no audio');

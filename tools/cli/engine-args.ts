@@ -4,7 +4,7 @@ import { decodeWav } from '../../src/dsp/index.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { TTSError } from '../../src/errors.ts';
 import type { VoiceProfile } from '../../src/models/voice/voice-profile.ts';
-import type { DeviceRequest, DtypeRequest } from '../../src/runtime/device.ts';
+import type { DeviceRequest, DtypeRequest } from '../../src/base/stages.ts';
 import { loadOrt } from '../../src/runtime/ort.ts';
 import { openModelDir } from './node-package.ts';
 

@@ -1,7 +1,7 @@
 /** Node-side access to a model package directory, with the same size + SHA-256 checks as the browser loader. */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { TTSError } from '../../src/errors.ts';
+import { modelFormatError, TTSError } from '../../src/errors.ts';
 import { sha256Hex } from '../../src/loader/hash.ts';
 import { parseManifest } from '../../src/loader/manifest.ts';
 import { ModelPackage } from '../../src/runtime/model-package.ts';
@@ -22,7 +22,13 @@ export async function openModelDir(dir: string): Promise<ModelPackage> {
       details: { url: join(dir, 'manifest.json'), status: 0 },
     });
   }
-  const manifest = parseManifest(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw modelFormatError(join(dir, 'manifest.json'), 'valid JSON', cause);
+  }
+  const manifest = parseManifest(json);
   return new ModelPackage(manifest, {
     read: async (file) => {
       const path = join(dir, file.path);

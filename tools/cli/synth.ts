@@ -9,8 +9,8 @@
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { encodeWav } from '../../src/dsp/index.ts';
-import type { SynthesisMetrics } from '../../src/engine/engine.ts';
-import type { SynthesisOptions } from '../../src/engine/options.ts';
+import type { RequestMetrics } from '../../src/request/metrics.ts';
+import type { SynthesisOptions } from '../../src/request/options.ts';
 import { ENGINE_OPTIONS, openEngine, report, resolveVoice, UsageError } from './engine-args.ts';
 
 const USAGE = `usage: npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
@@ -58,7 +58,7 @@ function parseNumber(name: string, value: string | undefined, integer: boolean):
   return n;
 }
 
-function describe(m: SynthesisMetrics, streamed: boolean): string {
+function describe(m: RequestMetrics, streamed: boolean): string {
   const parts = [
     `${m.audioSeconds.toFixed(2)} s of audio`,
     `${m.tokens} tokens`,
@@ -107,12 +107,13 @@ export async function run(argv: string[]): Promise<number> {
         ...(values['cross-lingual'] === true ? { crossLingual: true } : {}),
       };
       let samples: Float32Array;
-      let metrics: SynthesisMetrics | undefined;
+      let metrics: RequestMetrics;
       if (values.stream === true) {
         const chunks: Float32Array[] = [];
-        for await (const chunk of engine.stream(values.text, voice, { ...options, onMetrics: (m) => (metrics = m) })) {
-          chunks.push(chunk.samples);
-        }
+        const run = engine.stream(values.text, { voice, ...options });
+        let step = await run.next();
+        for (; step.done !== true; step = await run.next()) chunks.push(step.value.samples);
+        metrics = step.value;
         samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
         let offset = 0;
         for (const c of chunks) {
@@ -121,12 +122,12 @@ export async function run(argv: string[]): Promise<number> {
         }
         console.error(`synth: ${chunks.length} streamed chunks`);
       } else {
-        const result = await engine.synthesize(values.text, voice, options);
+        const result = await engine.synthesize(values.text, { voice, ...options });
         samples = result.samples;
         metrics = result.metrics;
       }
       await writeFile(values.out, encodeWav(samples, engine.constants.sampleRate, { encoding: format }));
-      if (metrics !== undefined) console.error(`synth: ${describe(metrics, values.stream === true)}`);
+      console.error(`synth: ${describe(metrics, values.stream === true)}`);
       console.log(`synth: ${values.out} (${samples.length} samples at ${engine.constants.sampleRate} Hz, ${format})`);
       return 0;
     } finally {

@@ -2,7 +2,7 @@
  * Common start-up of every stage worker: the em-pthread guard, our comlink error handler, and `expose`.
  */
 import { Comlink, installRpc } from '../../src/core/rpc.ts';
-import type { Stage } from '../../src/runtime/device.ts';
+import type { Stage } from '../../src/base/stages.ts';
 import { StageWorker } from '../../src/stages/stage-worker.ts';
 
 /**

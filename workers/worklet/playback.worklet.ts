@@ -27,15 +27,16 @@
  */
 import {
   PROCESSOR_NAME,
-  RingBuffer,
   SLOT,
   STATE_BUFFERING as BUFFERING,
   STATE_IDLE as IDLE,
   STATE_PAUSED as PAUSED,
   STATE_PLAYING as PLAYING,
+  type DataReply,
   type PlaybackProcessorOptions,
   type PlaybackStateCode,
-} from '../../src/audio/ring-buffer.ts';
+} from '../../src/audio/playback-protocol.ts';
+import { RingBuffer } from '../../src/audio/ring-buffer.ts';
 
 // Slots of the processor's Float64Array state.
 /** Last output sample (the start of a fade-out). */
@@ -545,7 +546,7 @@ class PlaybackProcessor extends AudioWorkletProcessor implements AudioWorkletPro
         return;
       }
       case 'sync':
-        port.postMessage({ t: 'synced', id: message['id'] });
+        port.postMessage({ t: 'synced', id: message['id'] as number } satisfies DataReply);
         return;
       default:
         return;
@@ -556,7 +557,7 @@ class PlaybackProcessor extends AudioWorkletProcessor implements AudioWorkletPro
     for (const port of this.dataPorts) {
       if (notify) {
         try {
-          port.postMessage({ t: 'stopped' });
+          port.postMessage({ t: 'stopped' } satisfies DataReply);
         } catch {
           // Already closed.
         }

@@ -16,10 +16,12 @@
  */
 
 import { invalidInput, TTSError } from '../../errors.ts';
-import type { Device, Dtype } from '../../runtime/device.ts';
+import type { Device, Dtype } from '../../base/stages.ts';
 import type { ModelPackage } from '../../runtime/model-package.ts';
-import type { OrtModule, OrtTensor } from '../../runtime/ort.ts';
-import type { GraphSession, TensorMap } from '../../runtime/session.ts';
+import type { OrtModule } from '../../runtime/ort.ts';
+import type { GraphSession } from '../../runtime/session.ts';
+import { floatOutput } from '../../runtime/tensors.ts';
+import { now } from '../../base/clock.ts';
 
 /** A mel spectrogram, channel-major `[bins][frames]` (the `[1, 80, T]` layout of the graphs without the batch). */
 export interface Mel {
@@ -195,21 +197,6 @@ export function eulerSchedule(steps: number): EulerSchedule {
     if (k < steps) delta = f((span[k + 1] ?? 0) - time);
   }
   return { t, dt };
-}
-
-/** A float32 output of a graph run, checked. */
-function floatOutput(outputs: TensorMap, name: string, graph: string): Float32Array {
-  const tensor: OrtTensor | undefined = outputs[name];
-  if (tensor?.type !== 'float32' || !(tensor.data instanceof Float32Array)) {
-    throw new TTSError('ERR_INFERENCE', `Graph "${graph}" returned no float32 output "${name}" on the CPU.`, {
-      details: { graph, output: name },
-    });
-  }
-  return tensor.data;
-}
-
-function now(): number {
-  return performance.now();
 }
 
 /** Integer token ids in [0, vocab) → int64. */

@@ -17,6 +17,7 @@
  */
 
 import { invalidInput, TTSError } from '../../errors.ts';
+import { checkIds } from '../../runtime/tensors.ts';
 import type { LmSegment } from './sequence.ts';
 import { rowCount, SOS_SEGMENT, TASK_SEGMENT } from './sequence.ts';
 
@@ -287,13 +288,4 @@ function specialIdError(token: number, phase: BistreamPhase): TTSError {
 
 function isPositiveInt(n: number | undefined): n is number {
   return n !== undefined && Number.isInteger(n) && n > 0;
-}
-
-function checkIds(ids: readonly number[], name: string, limit: number | undefined): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (id === undefined || !Number.isInteger(id) || id < 0 || (limit !== undefined && id >= limit)) {
-      throw invalidInput(`${name}[${i}] = ${String(id)} is not a valid id.`, { name, index: i });
-    }
-  }
 }

@@ -5,6 +5,7 @@
  */
 
 import { invalidInput } from '../../errors.ts';
+import { checkIds } from '../../runtime/tensors.ts';
 
 /** Where a run of LM input rows comes from. */
 export const LM_SEGMENT_KINDS = ['sos', 'task', 'text', 'speech'] as const;
@@ -239,14 +240,4 @@ export function toEmbedRuns(segments: readonly LmSegment[], rows: EmbedSpecialRo
     else append(s.kind === 'text' ? 'embed_text' : 'embed_speech', s.ids);
   }
   return runs.map((r) => ({ graph: r.graph, ids: Int32Array.from(r.ids) }));
-}
-
-function checkIds(ids: readonly number[], name: string, limit: number | undefined): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i];
-    if (id === undefined || !Number.isInteger(id) || id < 0 || (limit !== undefined && id >= limit)) {
-      const range = limit === undefined ? 'non-negative integers' : `integers in [0, ${limit})`;
-      throw invalidInput(`${name}[${i}] = ${String(id)}: ids must be ${range}.`, { name, index: i });
-    }
-  }
 }

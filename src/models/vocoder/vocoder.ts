@@ -16,11 +16,12 @@
  */
 
 import { createStftPlan, hannWindow, HiftCrossfade, istft, sineGen2, type StftPlan } from '../../dsp/index.ts';
-import { invalidInput, TTSError } from '../../errors.ts';
-import type { Device, Dtype } from '../../runtime/device.ts';
+import { invalidInput } from '../../errors.ts';
+import type { Device, Dtype } from '../../base/stages.ts';
 import type { ModelPackage } from '../../runtime/model-package.ts';
 import type { OrtModule } from '../../runtime/ort.ts';
-import type { GraphSession, TensorMap } from '../../runtime/session.ts';
+import type { GraphSession } from '../../runtime/session.ts';
+import { floatOutput } from '../../runtime/tensors.ts';
 import type { Mel } from '../flow/flow-matcher.ts';
 
 /** A source of standard-normal draws (e.g. `Xoshiro128`; a request with seed s uses `new Xoshiro128(s + 1)`). */
@@ -96,18 +97,6 @@ export interface VocoderOutput {
   readonly source: Float32Array;
   /** F0 per mel frame (Hz). */
   readonly f0: Float32Array;
-}
-
-function floatOutput(outputs: TensorMap, name: string, graph: string, length: number): Float32Array {
-  const tensor = outputs[name];
-  if (tensor?.type !== 'float32' || !(tensor.data instanceof Float32Array) || tensor.data.length !== length) {
-    throw new TTSError(
-      'ERR_INFERENCE',
-      `Graph "${graph}" returned no float32 output "${name}" of ${length} values on the CPU.`,
-      { details: { graph, output: name } },
-    );
-  }
-  return tensor.data;
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   speakerFbank,
   whisperLogMel,
 } from '../../dsp/index.ts';
-import type { Device, Dtype } from '../../runtime/device.ts';
+import type { Device, Dtype } from '../../base/stages.ts';
 import type { ModelPackage } from '../../runtime/model-package.ts';
 import type { OrtModule, OrtTensor } from '../../runtime/ort.ts';
 import type { GraphSession } from '../../runtime/session.ts';

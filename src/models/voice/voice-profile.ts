@@ -35,6 +35,7 @@
  */
 
 import { invalidInput, TTSError } from '../../errors.ts';
+import { checkIds } from '../../runtime/tensors.ts';
 import type { ModelPackage } from '../../runtime/model-package.ts';
 
 /** The model dimensions a voice was made for (a voice only fits models with the same values). */
@@ -184,8 +185,8 @@ export function validateVoiceProfile(voice: VoiceProfile): void {
       field: 'createdAt',
     });
   }
-  checkIds(voice.promptTextIds, m.textVocabSize, 'promptTextIds');
-  checkIds(voice.promptTokens, m.speechTokenSize, 'promptTokens');
+  checkIds(voice.promptTextIds, 'voice.promptTextIds', m.textVocabSize);
+  checkIds(voice.promptTokens, 'voice.promptTokens', m.speechTokenSize);
   const frames = m.tokenMelRatio * voice.promptTokens.length;
   if (voice.promptFeat.length !== frames * m.melBins) {
     throw invalidInput(
@@ -430,15 +431,6 @@ function hex32(v: number): string {
 
 function voiceError(reason: string, message: string, details: Record<string, unknown> = {}): TTSError {
   return new TTSError('ERR_INVALID_INPUT', message, { details: { reason, ...details } });
-}
-
-function checkIds(ids: Int32Array, limit: number, name: string): void {
-  for (let i = 0; i < ids.length; i++) {
-    const id = ids[i] ?? -1;
-    if (id < 0 || id >= limit) {
-      throw invalidInput(`Voice ${name}[${i}] = ${id} is outside [0, ${limit}).`, { field: name, index: i });
-    }
-  }
 }
 
 function checkFinite(values: Float32Array, name: string): void {

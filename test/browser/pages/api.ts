@@ -2,7 +2,7 @@
  * Types of what the test pages expose on `window` (used by the pages and, type-only, by the Playwright tests).
  * Every result is plain JSON so it crosses `page.evaluate` unchanged.
  */
-import type { PlaybackStatus } from '../../../src/audio/player.ts';
+import type { PlaybackStatus } from '../../../src/audio/playback-protocol.ts';
 
 /** One step of an offline render, executed while rendering is suspended at output frame `at` (a multiple of 128). */
 export type OfflineAction =

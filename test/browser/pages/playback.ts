@@ -3,7 +3,8 @@
  * `OfflineAudioContext` (deterministic renders) and in a live `AudioContext`, and taps its output with a tiny
  * recorder worklet. Exposes `window.playback` (see api.ts); the Playwright tests assert on the results.
  */
-import { AudioPlayer, type PlaybackStatus } from '../../../src/audio/player.ts';
+import { AudioPlayer } from '../../../src/audio/player.ts';
+import type { PlaybackStatus } from '../../../src/audio/playback-protocol.ts';
 import { openPlaybackWriter, transferablesOf, type PlaybackWriter } from '../../../src/audio/port-transport.ts';
 import { RingBuffer } from '../../../src/audio/ring-buffer.ts';
 import { seq, seqArray } from '../../unit/audio/helpers.ts';

@@ -12,7 +12,8 @@ import {
   type PlaybackWriter,
   type PlaybackWriterDescriptor,
 } from '../../../src/audio/port-transport.ts';
-import { PROCESSOR_NAME, RingBuffer, SLOT, type StatusMessage } from '../../../src/audio/ring-buffer.ts';
+import { PROCESSOR_NAME, SLOT, type StatusMessage } from '../../../src/audio/playback-protocol.ts';
+import { RingBuffer } from '../../../src/audio/ring-buffer.ts';
 import { seq, seqArray } from './helpers.ts';
 import { loadWorklet, settleMessages, type Harness } from './worklet-harness.ts';
 

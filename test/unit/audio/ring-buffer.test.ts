@@ -3,7 +3,8 @@
  * the returned counts, the sequence, and canaries around every source and target range and in the header.
  */
 import { describe, expect, it } from 'vitest';
-import { DATA_OFFSET, HEADER_SLOTS, RING_MAGIC, RingBuffer, SLOT } from '../../../src/audio/ring-buffer.ts';
+import { SLOT } from '../../../src/audio/playback-protocol.ts';
+import { DATA_OFFSET, HEADER_SLOTS, RING_MAGIC, RingBuffer } from '../../../src/audio/ring-buffer.ts';
 import { prng, seq, seqArray } from './helpers.ts';
 
 const CANARY = 12345.5;

@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openPlaybackWriter } from '../../../src/audio/port-transport.ts';
-import { RingBuffer, SLOT } from '../../../src/audio/ring-buffer.ts';
+import { SLOT } from '../../../src/audio/playback-protocol.ts';
+import { RingBuffer } from '../../../src/audio/ring-buffer.ts';
 import { prng, seq } from './helpers.ts';
 
 interface Job {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RingBuffer, SLOT } from '../../../src/audio/ring-buffer.ts';
+import { SLOT } from '../../../src/audio/playback-protocol.ts';
+import { RingBuffer } from '../../../src/audio/ring-buffer.ts';
 
 let threadSource = '';
 

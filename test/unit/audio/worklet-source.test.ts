@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bundleWorklet, GENERATED_MODULE, generatedModuleFor } from '../../../scripts/build-worklet.ts';
-import { PROCESSOR_NAME } from '../../../src/audio/ring-buffer.ts';
+import { PROCESSOR_NAME } from '../../../src/audio/playback-protocol.ts';
 import { WORKLET_SOURCE } from '../../../src/audio/worklet-source.generated.ts';
 
 describe('worklet-source.generated.ts', () => {

@@ -93,7 +93,7 @@ describe('cli synth / voice', () => {
     const synth = ['synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--text', 'a', '--out', join(tmp, 'x.wav')];
     const badSteps = await cli(...synth, '--flow-steps', '0');
     expect(badSteps.code).toBe(1);
-    expect(badSteps.stderr).toMatch(/\[ERR_INVALID_INPUT\] flowSteps must be an integer in \[1, 50\], got 0/);
+    expect(badSteps.stderr).toMatch(/\[ERR_INVALID_INPUT\] options\.flowSteps must be an integer in \[1, 50\], got 0/);
     const firstWithoutStream = await cli(...synth, '--first-chunk-flow-steps', '3');
     expect(firstWithoutStream.code).toBe(2);
     expect(firstWithoutStream.stderr).toContain('--first-chunk-flow-steps needs --stream');

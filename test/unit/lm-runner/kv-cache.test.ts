@@ -7,8 +7,10 @@
 import { describe, expect, it } from 'vitest';
 
 import { TTSError } from '../../../src/errors.ts';
-import type { KvTensor, LmGraphSession, SpeechLmConfig } from '../../../src/models/lm/speech-lm.ts';
-import { KvCache, kvTensorNames, SpeechLm } from '../../../src/models/lm/speech-lm.ts';
+import type { LmGraphSession, SpeechLmConfig } from '../../../src/models/lm/speech-lm.ts';
+import { SpeechLm } from '../../../src/models/lm/speech-lm.ts';
+import type { KvTensor } from '../../../src/runtime/kv-cache.ts';
+import { KvCache, kvTensorNames } from '../../../src/runtime/kv-cache.ts';
 import type { OrtTensor } from '../../../src/runtime/ort.ts';
 import type { TensorMap } from '../../../src/runtime/session.ts';
 

@@ -13,7 +13,7 @@ import type { LmStepRecord } from '../../../src/models/lm/decode-loop.ts';
 import type { LmRequest } from '../../../src/models/lm/sequence.ts';
 import { buildLmInput } from '../../../src/models/lm/sequence.ts';
 import { SpeechLm } from '../../../src/models/lm/speech-lm.ts';
-import type { Dtype } from '../../../src/runtime/device.ts';
+import type { Dtype } from '../../../src/base/stages.ts';
 import type { ModelPackage } from '../../../src/runtime/model-package.ts';
 import type { OrtModule } from '../../../src/runtime/ort.ts';
 import { loadOrt } from '../../../src/runtime/ort.ts';

@@ -6,6 +6,9 @@ import { invalidInput } from '../errors.ts';
 import type { CosyVoiceTokenizer } from '../text/index.ts';
 import { normalizePromptText, normalizeText } from '../text/index.ts';
 
+/** What a request speaks: a whole text, or a text stream (pieces arriving over time, e.g. from a chat model). */
+export type TextInput = string | AsyncIterable<string> | Iterable<string>;
+
 /** One independently synthesised piece of the input (spec §1.6). */
 export interface TextSegment {
   readonly text: string;
