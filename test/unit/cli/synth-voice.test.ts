@@ -12,7 +12,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'cli-'));
 const PROMPT = join(SHARED_DATA, 'prompts/zero_shot_prompt.wav');
 const PROMPT_TEXT = readFileSync(join(SHARED_DATA, 'prompts/zero_shot_prompt.txt'), 'utf8').trim();
 // the golden zh sentence: long enough that the LM's minimum length (2 tokens per text token) spans several chunks
-const TEXT = (JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<string, { text: string }>)['zh']?.text ?? '';
+const TEXT =
+  (JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<string, { text: string }>)['zh']?.text ?? '';
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
