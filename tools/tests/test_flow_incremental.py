@@ -15,7 +15,6 @@ every emitted mel frame (all four prompt lengths, both utterances, final chunk i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +22,7 @@ import torch
 from torch import Tensor
 
 from tools.reference.flow import Flow, IncrementalEstimator, StepCache, noise_buffer, prompt_condition, solve_frames
+from tools.reference.pipeline import stream_schedule
 
 from .test_flow import load_upstream_flow
 
@@ -132,19 +132,6 @@ def test_cache_must_hold_whole_chunks(flow: Flow, incremental: IncrementalEstima
 # Stream level: upstream's schedule, today's re-solve vs the incremental solve with a per-voice prompt cache
 
 
-def schedule(prompt_tokens: int, chunk_tokens: int, total_tokens: int, lookahead: int) -> list[tuple[int, int]]:
-    """``(offset, hop)`` of every non-final call (spec §1.4): first hop padded so calls end on chunk boundaries,
-    then doubling up to 4 chunks; a call needs ``hop + lookahead`` tokens after the offset."""
-    pad = math.ceil(prompt_tokens / chunk_tokens) * chunk_tokens - prompt_tokens
-    calls, offset, hop = [], 0, chunk_tokens
-    while total_tokens - offset >= hop + (pad if offset == 0 else 0) + lookahead:
-        this_hop = hop + (pad if offset == 0 else 0)
-        calls.append((offset, this_hop))
-        offset += this_hop
-        hop = min(4 * chunk_tokens, 2 * hop)
-    return calls
-
-
 def voice(flow: Flow, prompt_tokens: int) -> tuple[Tensor, Tensor, Tensor]:
     g = torch.Generator().manual_seed(100 + prompt_tokens)
     token = torch.randint(0, flow.cfg.vocab_size, (1, prompt_tokens), generator=g)
@@ -220,20 +207,20 @@ def test_incremental_stream_equals_resolving_stream(
         for utterance in range(2):
             g = torch.Generator().manual_seed(utterance)
             tokens = torch.randint(0, flow.cfg.vocab_size, (1, 70), generator=g)
-            calls = schedule(prompt_tokens, flow.cfg.encoder.static_chunk_size, tokens.shape[1], lookahead)
+            chunk_tokens = flow.cfg.encoder.static_chunk_size
+            *calls, (offset, _, final) = stream_schedule(
+                prompt_tokens, tokens.shape[1], lookahead, chunk=chunk_tokens, max_hop=4 * chunk_tokens
+            )
+            assert final and not any(call[2] for call in calls)
             assert len(calls) >= 3
             state = cache
-            for offset, hop in calls:
-                today = flow.inference(
-                    tokens[:, : offset + hop + lookahead], prompt_token, prompt_feat, embedding, streaming, False
-                )[:, :, ratio * offset :]
-                mel, state = incremental_call(
-                    flow, incremental, prompt, tokens[:, : offset + hop + lookahead], False, state, steps
-                )
+            for call_offset, used, _ in calls:
+                today = flow.inference(tokens[:, :used], prompt_token, prompt_feat, embedding, streaming, False)
+                today = today[:, :, ratio * call_offset :]
+                mel, state = incremental_call(flow, incremental, prompt, tokens[:, :used], False, state, steps)
                 emitted = mel[:, :, mel.shape[2] - today.shape[2] :]
-                assert today.shape[2] == ratio * hop
-                assert max_abs(emitted, today) <= MEL_TOLERANCE, f"utterance {utterance}, offset {offset}"
-            offset = calls[-1][0] + calls[-1][1]
+                assert today.shape[2] == ratio * (used - lookahead - call_offset)
+                assert max_abs(emitted, today) <= MEL_TOLERANCE, f"utterance {utterance}, offset {call_offset}"
             today = flow.inference(tokens, prompt_token, prompt_feat, embedding, streaming, True)
             today = today[:, :, ratio * offset :]
             mel, _ = incremental_call(flow, incremental, prompt, tokens, True, state, steps)
