@@ -21,7 +21,8 @@ import pytest
 import torch
 from torch import Tensor
 
-from tools.reference.flow import Flow, IncrementalEstimator, StepCache, noise_buffer, prompt_condition, solve_frames
+from tools.reference.flow import Flow, IncrementalEstimator, solve_frames
+from tools.reference.flow.incremental_stream import extend, prompt_prefix
 from tools.reference.pipeline import stream_schedule
 
 from .test_flow import load_upstream_flow
@@ -139,52 +140,6 @@ def voice(flow: Flow, prompt_tokens: int) -> tuple[Tensor, Tensor, Tensor]:
     return token, feat, torch.randn(1, flow.cfg.spk_embed_dim, generator=g)
 
 
-def prompt_cache(
-    flow: Flow, incremental: IncrementalEstimator, prompt: tuple[Tensor, Tensor, Tensor], steps: int
-) -> tuple[list[StepCache] | None, int]:
-    """Solve the prompt's complete chunks once: those whose last token's look-ahead lies inside the prompt, so no
-    utterance token can change them → (per-step caches or None, frames they hold)."""
-    token, feat, embedding = prompt
-    lookahead, chunk_tokens = flow.cfg.pre_lookahead_len, flow.cfg.encoder.static_chunk_size
-    chunks = max(token.shape[1] - lookahead, 0) // chunk_tokens
-    if chunks == 0:
-        return None, 0
-    split = token.shape[1] - lookahead
-    mu, spks = flow.encode(token[:, :split], token[:, split:], torch.tensor([True]), embedding)
-    frames = chunks * chunk_tokens * flow.cfg.token_mel_ratio
-    cond = prompt_condition(feat, feat.shape[1])
-    _, caches = solve_frames(
-        incremental, mu[:, :, :frames], spks, cond[:, :, :frames], noise_buffer(frames), None, steps,
-        flow.cfg.inference_cfg_rate,
-    )
-    return caches, frames
-
-
-def incremental_call(
-    flow: Flow,
-    incremental: IncrementalEstimator,
-    prompt: tuple[Tensor, Tensor, Tensor],
-    tokens: Tensor,
-    finalize: bool,
-    state: tuple[list[StepCache] | None, int],
-    steps: int,
-) -> tuple[Tensor, tuple[list[StepCache], int]]:
-    """Encode prompt ⊕ tokens as today, solve only the frames after those the caches hold → (mel of all frames
-    after the cached ones, grown state)."""
-    prompt_token, prompt_feat, embedding = prompt
-    caches, done = state
-    all_tokens = torch.cat([prompt_token, tokens], dim=1)
-    split = all_tokens.shape[1] - (0 if finalize else flow.cfg.pre_lookahead_len)
-    mu, spks = flow.encode(all_tokens[:, :split], all_tokens[:, split:], torch.tensor([True]), embedding)
-    end = mu.shape[2]
-    cond = prompt_condition(prompt_feat, end)
-    noise = noise_buffer(end)[:, :, done:] * flow.cfg.temperature
-    mel, caches = solve_frames(
-        incremental, mu[:, :, done:], spks, cond[:, :, done:], noise, caches, steps, flow.cfg.inference_cfg_rate
-    )
-    return mel, (caches, end)
-
-
 @pytest.mark.parametrize("prompt_tokens", [7, 18, 21, 24])
 def test_incremental_stream_equals_resolving_stream(
     flow: Flow, incremental: IncrementalEstimator, prompt_tokens: int
@@ -200,8 +155,8 @@ def test_incremental_stream_equals_resolving_stream(
     prompt_token, prompt_feat, embedding = prompt
     streaming = torch.tensor([True])
     with torch.no_grad():
-        cache = prompt_cache(flow, incremental, prompt, steps)
-        assert cache[1] == (max(prompt_tokens - lookahead, 0) // flow.cfg.encoder.static_chunk_size) * (
+        cache = prompt_prefix(flow, incremental, *prompt, steps)
+        assert cache.frames == (max(prompt_tokens - lookahead, 0) // flow.cfg.encoder.static_chunk_size) * (
             flow.cfg.encoder.static_chunk_size * ratio
         )
         for utterance in range(2):
@@ -217,11 +172,11 @@ def test_incremental_stream_equals_resolving_stream(
             for call_offset, used, _ in calls:
                 today = flow.inference(tokens[:, :used], prompt_token, prompt_feat, embedding, streaming, False)
                 today = today[:, :, ratio * call_offset :]
-                mel, state = incremental_call(flow, incremental, prompt, tokens[:, :used], False, state, steps)
+                mel, state = extend(flow, incremental, *prompt, tokens[:, :used], False, state, steps)
                 emitted = mel[:, :, mel.shape[2] - today.shape[2] :]
                 assert today.shape[2] == ratio * (used - lookahead - call_offset)
                 assert max_abs(emitted, today) <= MEL_TOLERANCE, f"utterance {utterance}, offset {call_offset}"
             today = flow.inference(tokens, prompt_token, prompt_feat, embedding, streaming, True)
             today = today[:, :, ratio * offset :]
-            mel, _ = incremental_call(flow, incremental, prompt, tokens, True, state, steps)
+            mel, _ = extend(flow, incremental, *prompt, tokens, True, state, steps)
             assert max_abs(mel[:, :, mel.shape[2] - today.shape[2] :], today) <= MEL_TOLERANCE
