@@ -6,15 +6,19 @@
 
 from .cfm import NOISE_BUFFER_FRAMES, cosine_schedule, euler_steps, noise_buffer
 from .encoder import relative_position_table
+from .incremental import IncrementalEstimator, StepCache, chunk_bias, solve_frames
 from .masks import as_streaming_flag, attention_visibility, chunk_visibility
 from .model import Flow, change_speed, count_parameters, prompt_condition
 
 __all__ = [
     "NOISE_BUFFER_FRAMES",
     "Flow",
+    "IncrementalEstimator",
+    "StepCache",
     "as_streaming_flag",
     "attention_visibility",
     "change_speed",
+    "chunk_bias",
     "chunk_visibility",
     "cosine_schedule",
     "count_parameters",
@@ -22,4 +26,5 @@ __all__ = [
     "noise_buffer",
     "prompt_condition",
     "relative_position_table",
+    "solve_frames",
 ]
