@@ -30,7 +30,7 @@ import { runPipeline } from './stages/pipeline.ts';
 import type { PerStage } from './request/placement.ts';
 import { checkPromptAudio } from './request/limits.ts';
 import type { Placement, StagePlace, SynthesisStage } from './request/placement.ts';
-import { resolvePlacement } from './request/placement.ts';
+import { clonePlace, resolvePlacement } from './request/placement.ts';
 import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 import { TypedEmitter } from './events.ts';
@@ -495,13 +495,7 @@ export class CosyVoice {
    */
   async cloneVoice(audio: CloneInput, options: CloneOptions = {}): Promise<VoiceProfile> {
     this.#assertUsable();
-    const place = this.placement.voice;
-    if (place === undefined) {
-      throw new TTSError(
-        'ERR_MODEL_FORMAT',
-        `Model package "${this.manifest.modelId}" cannot clone voices in the browser (no speech_tokenizer/campplus); load a saved voice file instead.`,
-      );
-    }
+    const place = clonePlace(this.placement, this.manifest);
     const pcm = await decodeAudioInput(audio);
     checkPromptAudio(pcm.samples.length / pcm.sampleRate, this.manifest.config);
     const transcriptIds =

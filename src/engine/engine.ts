@@ -18,7 +18,7 @@ import type { RequestMode, RequestOptions } from '../request/options.ts';
 import { randomSeed, validateRequestOptions } from '../request/options.ts';
 import { checkPromptAudio } from '../request/limits.ts';
 import type { Placement, PlacementRequest } from '../request/placement.ts';
-import { resolvePlacement } from '../request/placement.ts';
+import { clonePlace, resolvePlacement } from '../request/placement.ts';
 import type { SynthesisResult } from '../request/result.ts';
 import { collectSynthesis } from '../request/result.ts';
 import type { TextInput } from '../request/text-input.ts';
@@ -156,13 +156,7 @@ export class Engine {
    */
   async cloneVoice(audio: PromptAudio, options: CloneVoiceOptions = {}): Promise<VoiceProfile> {
     this.#assertLive();
-    const place = this.placement.voice;
-    if (place === undefined) {
-      throw new TTSError(
-        'ERR_MODEL_FORMAT',
-        `Model package "${this.pkg.manifest.modelId}" cannot clone voices on device (no speech_tokenizer / campplus); load a saved voice instead.`,
-      );
-    }
+    const place = clonePlace(this.placement, this.pkg.manifest);
     if (typeof audio === 'object' && (audio as unknown) !== null && audio.sampleRate > 0) {
       checkPromptAudio(audio.samples.length / audio.sampleRate, this.constants);
     }

@@ -3,6 +3,7 @@
  * the environment offers and what the package ships. One function for both entry points.
  */
 import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from '../base/stages.ts';
+import { TTSError } from '../errors.ts';
 import type { ModelManifest } from '../loader/manifest.ts';
 import { stageDtypes } from '../loader/manifest.ts';
 import type { DeviceCapabilities } from '../runtime/device.ts';
@@ -69,4 +70,19 @@ export function resolvePlacement(
   };
   const synthesis = { lm: place('lm'), flow: place('flow'), vocoder: place('vocoder') };
   return canClone(manifest) ? { ...synthesis, voice: place('voice') } : synthesis;
+}
+
+/**
+ * Where the cloning stage runs.
+ *
+ * @throws {TTSError} ERR_MODEL_FORMAT when the package cannot clone voices (no speech tokenizer / CAM++).
+ */
+export function clonePlace(placement: Placement, manifest: ModelManifest): StagePlace {
+  if (placement.voice === undefined) {
+    throw new TTSError(
+      'ERR_MODEL_FORMAT',
+      `Model package "${manifest.modelId}" cannot clone voices (it ships no speech_tokenizer / campplus); load a saved voice file instead.`,
+    );
+  }
+  return placement.voice;
 }

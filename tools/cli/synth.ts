@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { encodeWav } from '../../src/dsp/index.ts';
 import type { RequestMetrics } from '../../src/request/metrics.ts';
 import type { SynthesisOptions } from '../../src/request/options.ts';
+import { validateRequestOptions } from '../../src/request/options.ts';
 import { ENGINE_OPTIONS, openEngine, report, resolveVoice, UsageError } from './engine-args.ts';
 
 const USAGE = `usage: npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
@@ -95,17 +96,19 @@ export async function run(argv: string[]): Promise<number> {
     if (firstChunkFlowSteps !== undefined && values.stream !== true) {
       throw new UsageError('--first-chunk-flow-steps needs --stream.');
     }
+    // the request options are checked before the engine is loaded (seconds) and the prompt cloned
+    const options: SynthesisOptions = {
+      ...(seed === undefined ? {} : { seed }),
+      ...(speed === undefined ? {} : { speed }),
+      ...(flowSteps === undefined ? {} : { flowSteps }),
+      ...(firstChunkFlowSteps === undefined ? {} : { streaming: { firstChunkFlowSteps } }),
+      ...(values.instruct === undefined ? {} : { instruct: values.instruct }),
+      ...(values['cross-lingual'] === true ? { crossLingual: true } : {}),
+    };
+    validateRequestOptions(options, values.stream === true ? 'stream' : 'offline');
     const engine = await openEngine(values);
     try {
       const voice = await resolveVoice(engine, values);
-      const options: SynthesisOptions = {
-        ...(seed === undefined ? {} : { seed }),
-        ...(speed === undefined ? {} : { speed }),
-        ...(flowSteps === undefined ? {} : { flowSteps }),
-        ...(firstChunkFlowSteps === undefined ? {} : { streaming: { firstChunkFlowSteps } }),
-        ...(values.instruct === undefined ? {} : { instruct: values.instruct }),
-        ...(values['cross-lingual'] === true ? { crossLingual: true } : {}),
-      };
       let samples: Float32Array;
       let metrics: RequestMetrics;
       if (values.stream === true) {
