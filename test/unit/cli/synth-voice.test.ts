@@ -8,6 +8,9 @@ import { decodeWav } from '../../../src/dsp/index.ts';
 import { GOLDEN, ROOT, SHARED_DATA, TINY_PACKAGE } from '../../helpers/package.ts';
 
 const run = promisify(execFile);
+// Each case runs the CLI several times in sequence (`npx tsx` start-up, package and engine load each time): a few
+// times the global test budget (vite.config.ts), so it holds on a loaded 2-core machine. It catches hangs only.
+const CLI_CASE_TIMEOUT_MS = 540_000;
 const tmp = mkdtempSync(join(tmpdir(), 'cli-'));
 const PROMPT = join(SHARED_DATA, 'prompts/zero_shot_prompt.wav');
 const PROMPT_TEXT = readFileSync(join(SHARED_DATA, 'prompts/zero_shot_prompt.txt'), 'utf8').trim();
@@ -68,7 +71,7 @@ describe('cli synth / voice', () => {
 
     const info = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', join(tmp, 'voice.bin'));
     expect(JSON.parse(info.stdout)).toMatchObject({ promptTokens: 87, promptTextIds: 10 });
-  }, 120_000);
+  }, CLI_CASE_TIMEOUT_MS);
 
   it('explains usage mistakes with exit code 2 and runtime failures with exit code 1', async () => {
     const missing = await cli('synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--out', join(tmp, 'x.wav'));
@@ -101,5 +104,5 @@ describe('cli synth / voice', () => {
     const corrupt = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', PROMPT);
     expect(corrupt.code).toBe(1);
     expect(corrupt.stderr).toContain('ERR_INVALID_INPUT');
-  }, 120_000);
+  }, CLI_CASE_TIMEOUT_MS);
 });
