@@ -9,6 +9,7 @@ import VocoderWorker from '../workers/vocoder.worker.ts?worker';
 import VoiceWorker from '../workers/voice.worker.ts?worker';
 import { CosyVoice, isAbortError } from 'cosyvoice-web';
 import type { DeviceRequest, VoiceProfile } from 'cosyvoice-web';
+import { startServiceWorker } from './pwa/register.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- a typed getElementById, on purpose
 function $<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -40,6 +41,43 @@ $<HTMLInputElement>('model-url').value = params.get('model') ?? new URL('models/
 
 function status(id: string, text: string): void {
   $(id).textContent = text;
+}
+
+/** True while an utterance plays: an update is never applied then. */
+let speaking = false;
+
+/**
+ * The built app runs under its service worker (offline use, isolation headers on hosts that cannot set them); the dev
+ * server sets the headers itself and has no service worker. Loading waits until isolation is settled, because the
+ * page may reload once for it.
+ */
+async function settleIsolation(): Promise<void> {
+  const load = $<HTMLButtonElement>('load');
+  load.disabled = true;
+  status('app-status', 'Preparing the app for offline use…');
+  const state = await startServiceWorker({
+    onUpdateWaiting: (apply) => {
+      $('update').hidden = false;
+      $('update-apply').onclick = () => {
+        if (!speaking) apply();
+      };
+    },
+  });
+  if (state === 'reloading') return;
+  status(
+    'app-status',
+    state === 'isolated'
+      ? 'Ready for offline use; cross-origin isolated (shared-memory playback, threaded WASM).'
+      : 'Not cross-origin isolated: everything works, with message-port playback and single-threaded WASM.',
+  );
+  load.disabled = false;
+}
+
+if (import.meta.env.PROD) {
+  settleIsolation().catch((error: unknown) => {
+    status('app-status', `Offline use is unavailable: ${error instanceof Error ? error.message : String(error)}`);
+    $<HTMLButtonElement>('load').disabled = false;
+  });
 }
 
 function mb(bytes: number): string {
@@ -155,6 +193,7 @@ onClick('speak-btn', async () => {
   current = new AbortController();
   void tts.unlockAudio(); // inside the click: creates/resumes the AudioContext
   $<HTMLButtonElement>('stop-btn').disabled = false;
+  speaking = true;
   const offs = [
     tts.on('first-audio', (e) => {
       status('metrics', `First audio after ${e.ttfaMs.toFixed(0)} ms…`);
@@ -176,6 +215,7 @@ onClick('speak-btn', async () => {
     if (!isAbortError(error)) status('metrics', `Error: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     for (const off of offs) off();
+    speaking = false;
     $<HTMLButtonElement>('stop-btn').disabled = true;
   }
 });

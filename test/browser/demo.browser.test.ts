@@ -15,6 +15,8 @@ test('the demo loads the model, clones a voice and speaks', async ({ page, serve
     if (m.type() === 'error') errors.push(m.text());
   });
   await page.goto(`${server.url}/demo/index.html?model=${encodeURIComponent(`${server.url}/demo/models/tiny/`)}`);
+  // the service worker settles isolation first (one reload where the server sends no isolation headers)
+  await expect(page.locator('#app-status')).toHaveText(/^Ready for offline use; cross-origin isolated/);
   await page.selectOption('#device', 'wasm');
   await page.click('#load');
   await expect(page.locator('#load-status')).toHaveText('Ready: lm on wasm, flow on wasm, vocoder on wasm', {
