@@ -43,7 +43,12 @@ export default defineConfig({
   root: 'demo',
   publicDir: '../public',
   base: './',
-  resolve: { alias: { 'cosyvoice-web': resolve(import.meta.dirname, 'src/index.ts') } },
+  resolve: {
+    alias: {
+      'cosyvoice-web/dsp': resolve(import.meta.dirname, 'src/dsp/index.ts'),
+      'cosyvoice-web': resolve(import.meta.dirname, 'src/index.ts'),
+    },
+  },
   plugins: [tinyModel(), VitePWA(pwaOptions)],
   server: { headers: isolationHeaders, fs: { allow: [import.meta.dirname] } },
   preview: { headers: isolationHeaders },
