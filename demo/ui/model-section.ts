@@ -46,6 +46,7 @@ export function setUpModelSection(state: AppState, workers: WorkerFactories, onL
     state.tts = undefined;
     setStatus('load-status', 'Loading…');
     const progress = new LoadProgress(performance.now());
+    let readyText: string | undefined;
     try {
       state.tts = await CosyVoice.create({
         model: location_.value.trim(),
@@ -54,14 +55,18 @@ export function setUpModelSection(state: AppState, workers: WorkerFactories, onL
         onProgress: (e) => {
           if (e.type === 'load-progress') {
             $<HTMLProgressElement>('progress').value = e.fraction;
-            setStatus('load-status', `Downloading ${progress.describe(e.loaded, e.total, performance.now())}`);
-          } else if (e.type === 'ready') {
+            // later loads (the cloning models, fetched on the first clone) end by showing the devices again
             setStatus(
               'load-status',
-              `Ready: ${Object.entries(e.devices)
-                .map(([stage, device]) => `${stage} on ${device}`)
-                .join(', ')}`,
+              e.loaded >= e.total && readyText !== undefined
+                ? readyText
+                : `Downloading ${progress.describe(e.loaded, e.total, performance.now())}`,
             );
+          } else if (e.type === 'ready') {
+            readyText = `Ready: ${Object.entries(e.devices)
+              .map(([stage, device]) => `${stage} on ${device}`)
+              .join(', ')}`;
+            setStatus('load-status', readyText);
           }
         },
       });
