@@ -1,36 +1,23 @@
 /**
  * Screenshots of the demo's main states for the README (`npm run screenshots:demo` → docs/demo-*.png): builds the
- * demo, serves it from a sub-path without isolation headers (test/browser/server.ts), and drives Debian's Chromium
- * (or `CHROMIUM_PATH`) through model loading, cloning from the shared prompt, and speaking.
+ * demo, serves it from a sub-path without isolation headers (test/browser/server.ts), and drives the browser tests'
+ * Chromium (playwright.config.ts) through model loading, cloning from the shared prompt, and speaking.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from '@playwright/test';
 import { build } from 'vite';
+import config from '../playwright.config.ts';
 import { ROOT, startServer } from '../test/browser/server.ts';
 
 const PROMPT_DIR = join(ROOT, '../shared/data/prompts');
-const executablePath =
-  process.env['CHROMIUM_PATH'] ?? (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
-
 await build({
   configFile: join(ROOT, 'vite.config.ts'),
   logLevel: 'warn',
   build: { outDir: join(ROOT, 'build/demo'), emptyOutDir: true },
 });
 const server = await startServer({ isolated: false });
-const browser = await chromium.launch({
-  ...(executablePath === undefined ? {} : { executablePath }),
-  args: [
-    '--no-sandbox',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-quic',
-    '--autoplay-policy=no-user-gesture-required',
-  ],
-});
+// the browser and flags of the browser tests
+const browser = await chromium.launch(config.use?.launchOptions);
 try {
   const page = await browser.newPage({ viewport: { width: 960, height: 900 } });
   const shoot = async (name: string): Promise<void> => {
