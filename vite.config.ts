@@ -3,6 +3,8 @@ import { createReadStream, cpSync, existsSync, statSync } from 'node:fs';
 import { join, normalize, resolve } from 'node:path';
 import type { Plugin } from 'vite';
 import { defineConfig } from 'vite';
+import { VitePWA } from 'vite-plugin-pwa';
+import { pwaOptions } from './demo/pwa/options.ts';
 
 /** Headers that make the page cross-origin isolated (SharedArrayBuffer, threaded wasm). */
 const isolationHeaders = {
@@ -41,8 +43,13 @@ export default defineConfig({
   root: 'demo',
   publicDir: '../public',
   base: './',
-  resolve: { alias: { 'cosyvoice-web': resolve(import.meta.dirname, 'src/index.ts') } },
-  plugins: [tinyModel()],
+  resolve: {
+    alias: {
+      'cosyvoice-web/dsp': resolve(import.meta.dirname, 'src/dsp/index.ts'),
+      'cosyvoice-web': resolve(import.meta.dirname, 'src/index.ts'),
+    },
+  },
+  plugins: [tinyModel(), VitePWA(pwaOptions)],
   server: { headers: isolationHeaders, fs: { allow: [import.meta.dirname] } },
   preview: { headers: isolationHeaders },
   worker: { format: 'es' },

@@ -1,41 +1,39 @@
 /**
- * Smoke test of the demo page as built by Vite (global setup → build/demo, served at /demo/): load the bundled tiny
- * model, clone a voice from a real recording, speak — through the page's own buttons, public API only.
+ * The demo page as built by Vite (global setup → build/demo, served at /demo/), through its own controls only:
+ * load the bundled tiny model, clone a voice from a real recording, speak, save the voice, and find it again after a
+ * reload.
  */
-import { join } from 'node:path';
+import { ISOLATED_STATUS, cloneFromFile, loadTinyModel, openDemo, speak } from './demo-page.ts';
 import { expect, test } from './fixtures.ts';
 
-const PROMPT = join(import.meta.dirname, '../../../shared/data/prompts/zero_shot_prompt.wav');
-
-test('the demo loads the model, clones a voice and speaks', async ({ page, server }) => {
-  test.setTimeout(120_000);
+test('the demo loads the model, clones a voice, speaks, and keeps a saved voice across reloads', async ({
+  page,
+  server,
+}) => {
+  test.setTimeout(180_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());
   });
-  await page.goto(`${server.url}/demo/index.html?model=${encodeURIComponent(`${server.url}/demo/models/tiny/`)}`);
-  await page.selectOption('#device', 'wasm');
-  await page.click('#load');
-  await expect(page.locator('#load-status')).toHaveText('Ready: lm on wasm, flow on wasm, vocoder on wasm', {
-    timeout: 60_000,
-  });
-  await page.setInputFiles('#prompt-file', PROMPT);
-  await page.fill('#prompt-text', '希望你以后能够做的比我还好呦。');
-  await page.click('#clone');
-  await expect(page.locator('#voice-status')).toHaveText('Voice ready: 3.5 s prompt, with transcript.', {
-    timeout: 60_000,
-  });
-  await page.fill('#seed', '42');
-  await page.click('#speak-btn');
-  await expect(page.locator('#metrics')).toHaveText(
-    /^\d+\.\d s of audio · first audio \d+ ms · RTF [\d.]+ · [\d.]+ tokens\/s · seed 42$/,
-    {
-      timeout: 60_000,
-    },
+  await openDemo(page, server.url);
+  await loadTinyModel(page);
+  const seconds = await cloneFromFile(page);
+  await speak(page, 42);
+
+  await page.fill('#voice-name', 'Zero-shot prompt');
+  await page.click('#save-voice');
+  await expect(page.locator('#voice-status')).toHaveText(
+    'Saved “Zero-shot prompt”: it stays in this browser, also offline.',
   );
-  await expect(page.locator('#caption')).toHaveText(
-    '收到好友从远方寄来的生日礼物，那份意外的惊喜与深深的祝福让我心中充满了甜蜜的快乐。',
+  await page.reload();
+  await expect(page.locator('#app-status')).toHaveText(ISOLATED_STATUS);
+  await expect(page.locator('#voice-list .voice-name')).toHaveText(['Zero-shot prompt']);
+  await loadTinyModel(page);
+  await page.getByRole('button', { name: 'Use voice Zero-shot prompt' }).click();
+  await expect(page.locator('#voice-status')).toHaveText(
+    `Voice ready (“Zero-shot prompt”): ${seconds.toFixed(1)} s prompt, with transcript.`,
   );
+  await speak(page, 7);
   expect(errors).toEqual([]);
 });

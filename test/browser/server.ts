@@ -11,6 +11,7 @@
  * - `?abortAfter=N` on any file URL destroys the connection after N body bytes (simulates an interrupted download).
  * - `/corrupt/<path>` serves `/<path>` of the other mounts with byte 100 inverted, except JSON files (a model package
  *   whose manifest is intact but one of whose files is damaged in transit or on the server).
+ * - A directory URL ending in `/` serves the directory's `index.html` (a static site under a sub-path, e.g. `/demo/`).
  * - Binds 127.0.0.1 on an automatically chosen port (a secure context for `http:`).
  *
  * Run by hand: `npx tsx test/browser/server.ts [--isolated] [--port 8080]`.
@@ -65,6 +66,10 @@ const TYPES: Readonly<Record<string, string>> = {
   '.txt': 'text/plain; charset=utf-8',
   '.wasm': 'application/wasm',
   '.wav': 'audio/wav',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.webmanifest': 'application/manifest+json',
 };
 
 /** Parses a single-range `Range` header against a file size: a `[start, end]` pair (inclusive), `'unsatisfiable'`, or `null` (serve everything). */
@@ -130,7 +135,8 @@ function handle(request: IncomingMessage, response: ServerResponse, options: Req
     return;
   }
   const corrupt = url.pathname.startsWith('/corrupt/');
-  const file = resolveFile(options.mounts, corrupt ? url.pathname.slice('/corrupt'.length) : url.pathname);
+  const path = corrupt ? url.pathname.slice('/corrupt'.length) : url.pathname;
+  const file = resolveFile(options.mounts, path.endsWith('/') ? `${path}index.html` : path);
   let stats: Stats | undefined;
   try {
     stats = file === null ? undefined : statSync(file);

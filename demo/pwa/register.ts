@@ -1,0 +1,63 @@
+/**
+ * Page side of the service worker (sw.ts): registers it, makes the page cross-origin isolated with at most one
+ * reload, and reports a waiting update.
+ *
+ * Isolation: a page only gets `crossOriginIsolated` when its own document response carried COOP/COEP, i.e. when the
+ * service worker served it. That is not the case on the very first visit (no worker yet) nor after a hard reload
+ * (Shift+Reload bypasses the worker). In both cases, once the worker is active, the page loads itself again, once:
+ * a marker in the URL (`?isolating`) says it already tried, so should the browser refuse isolation anyway the page
+ * goes on without it (MessagePort playback, single-threaded WASM) instead of looping. Once isolated, the marker is
+ * removed from the address bar. The marker lives in the URL rather than in sessionStorage because the storage a page
+ * sees changes when COOP moves it into another browsing context group.
+ */
+import { Workbox } from 'workbox-window';
+
+const RETRY_MARKER = 'isolating';
+
+/** What the page does about isolation. */
+export type IsolationState =
+  /** The page is cross-origin isolated. */
+  | 'isolated'
+  /** It loads itself again now to become isolated: start nothing. */
+  | 'reloading'
+  /** It already tried once and is still not isolated, or has no service worker: it runs without isolation. */
+  | 'not-isolated';
+
+/** Hooks of {@link startServiceWorker}. */
+export interface ServiceWorkerHooks {
+  /** A new version is installed and waits; `apply()` activates it and reloads the page. */
+  readonly onUpdateWaiting: (apply: () => void) => void;
+}
+
+/**
+ * Registers `sw.js` (next to the page, scope = the page's directory) and settles isolation. Resolves at once when the
+ * page is already isolated; otherwise after the worker is active (first visit: after its precache is installed).
+ */
+export async function startServiceWorker(hooks: ServiceWorkerHooks): Promise<IsolationState> {
+  const url = new URL(location.href);
+  const retried = url.searchParams.has(RETRY_MARKER);
+  url.searchParams.delete(RETRY_MARKER);
+  if (crossOriginIsolated && retried) history.replaceState(history.state, '', url);
+  if (!('serviceWorker' in navigator)) return crossOriginIsolated ? 'isolated' : 'not-isolated';
+  const workbox = new Workbox(new URL('sw.js', document.baseURI).href, { scope: './' });
+  workbox.addEventListener('waiting', () => {
+    hooks.onUpdateWaiting(() => {
+      workbox.addEventListener('controlling', () => {
+        location.reload();
+      });
+      workbox.messageSkipWaiting();
+    });
+  });
+  // A waiting version is applied when the page goes away (a reload, closing the tab): never under a playing page.
+  addEventListener('pagehide', () => {
+    workbox.messageSkipWaiting();
+  });
+  await workbox.register();
+  if (crossOriginIsolated) return 'isolated';
+  await navigator.serviceWorker.ready;
+  if (retried) return 'not-isolated';
+  // a new navigation rather than location.reload(), so the marker travels with it
+  url.searchParams.set(RETRY_MARKER, '');
+  location.replace(url);
+  return 'reloading';
+}

@@ -1,0 +1,29 @@
+/**
+ * Storage facts of the model panel: used and available space (`navigator.storage.estimate()`), whether the browser
+ * keeps our data under storage pressure (`persist()`), and deleting the cached model files.
+ */
+import { requestPersistentStorage } from 'cosyvoice-web';
+import { mb } from './dom.ts';
+
+/** Caches the library writes model files into start with this (its verified, content-addressed store). */
+const MODEL_CACHE_PREFIX = 'cosyvoice-web';
+
+export async function describeStorage(): Promise<string> {
+  const estimate = await navigator.storage.estimate();
+  const used = estimate.usage ?? 0;
+  const quota = estimate.quota ?? 0;
+  return `Storage: ${mb(used)} used of ${mb(quota)} available to this site.`;
+}
+
+export async function describePersistence(): Promise<string> {
+  return (await requestPersistentStorage())
+    ? 'Storage is persistent: the browser will not evict the cached model under storage pressure.'
+    : 'Storage is not persistent (the browser decides; installing the app or using it more often helps): the cached model may be evicted when space runs low.';
+}
+
+/** Deletes the library's model caches; resolves how many were deleted. */
+export async function deleteCachedModels(): Promise<number> {
+  const names = (await caches.keys()).filter((name) => name.startsWith(MODEL_CACHE_PREFIX));
+  await Promise.all(names.map((name) => caches.delete(name)));
+  return names.length;
+}
