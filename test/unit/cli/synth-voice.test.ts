@@ -29,80 +29,108 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 describe('cli synth / voice', () => {
-  it('same seed → same bytes; streaming gives audio of the same length; a voice file reproduces --prompt', async () => {
-    const base = ['synth', '--model', TINY_PACKAGE, '--text', TEXT, '--seed', '42', '--dtype', 'fp32'];
-    const a = await cli(...base, '--prompt', PROMPT, '--prompt-text', PROMPT_TEXT, '--out', join(tmp, 'a.wav'));
-    expect(a.code, a.stderr).toBe(0);
-    const b = await cli(...base, '--prompt', PROMPT, '--prompt-text', PROMPT_TEXT, '--out', join(tmp, 'b.wav'));
-    expect(readFileSync(join(tmp, 'a.wav')).equals(readFileSync(join(tmp, 'b.wav')))).toBe(true);
-    expect(b.stderr).toMatch(/seed 42, RTF/);
+  it(
+    'same seed → same bytes; streaming gives audio of the same length; a voice file reproduces --prompt',
+    async () => {
+      const base = ['synth', '--model', TINY_PACKAGE, '--text', TEXT, '--seed', '42', '--dtype', 'fp32'];
+      const a = await cli(...base, '--prompt', PROMPT, '--prompt-text', PROMPT_TEXT, '--out', join(tmp, 'a.wav'));
+      expect(a.code, a.stderr).toBe(0);
+      const b = await cli(...base, '--prompt', PROMPT, '--prompt-text', PROMPT_TEXT, '--out', join(tmp, 'b.wav'));
+      expect(readFileSync(join(tmp, 'a.wav')).equals(readFileSync(join(tmp, 'b.wav')))).toBe(true);
+      expect(b.stderr).toMatch(/seed 42, RTF/);
 
-    const v = await cli(
-      'voice',
-      'create',
-      '--model',
-      TINY_PACKAGE,
-      '--prompt',
-      PROMPT,
-      '--prompt-text',
-      PROMPT_TEXT,
-      '--out',
-      join(tmp, 'voice.bin'),
-    );
-    expect(v.code, v.stderr).toBe(0);
-    const c = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--out', join(tmp, 'c.wav'));
-    expect(c.code, c.stderr).toBe(0);
-    expect(readFileSync(join(tmp, 'c.wav')).equals(readFileSync(join(tmp, 'a.wav')))).toBe(true);
+      const v = await cli(
+        'voice',
+        'create',
+        '--model',
+        TINY_PACKAGE,
+        '--prompt',
+        PROMPT,
+        '--prompt-text',
+        PROMPT_TEXT,
+        '--out',
+        join(tmp, 'voice.bin'),
+      );
+      expect(v.code, v.stderr).toBe(0);
+      const c = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--out', join(tmp, 'c.wav'));
+      expect(c.code, c.stderr).toBe(0);
+      expect(readFileSync(join(tmp, 'c.wav')).equals(readFileSync(join(tmp, 'a.wav')))).toBe(true);
 
-    const s = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--stream', '--out', join(tmp, 's.wav'));
-    expect(s.code, s.stderr).toBe(0);
-    const streamedChunks = Number(/(\d+) streamed chunks/.exec(s.stderr)?.[1] ?? 0);
-    expect(streamedChunks).toBeGreaterThanOrEqual(2);
-    const offline = decodeWav(new Uint8Array(readFileSync(join(tmp, 'a.wav'))));
-    const streamed = decodeWav(new Uint8Array(readFileSync(join(tmp, 's.wav'))));
-    expect(offline.sampleRate).toBe(24000);
-    expect(streamed.samples.length).toBe(offline.samples.length);
+      const s = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--stream', '--out', join(tmp, 's.wav'));
+      expect(s.code, s.stderr).toBe(0);
+      const streamedChunks = Number(/(\d+) streamed chunks/.exec(s.stderr)?.[1] ?? 0);
+      expect(streamedChunks).toBeGreaterThanOrEqual(2);
+      const offline = decodeWav(new Uint8Array(readFileSync(join(tmp, 'a.wav'))));
+      const streamed = decodeWav(new Uint8Array(readFileSync(join(tmp, 's.wav'))));
+      expect(offline.sampleRate).toBe(24000);
+      expect(streamed.samples.length).toBe(offline.samples.length);
 
-    const few = await cli(...base, '--voice', join(tmp, 'voice.bin'), '--flow-steps', '4', '--out', join(tmp, 'f.wav'));
-    expect(few.code, few.stderr).toBe(0);
-    const coarse = decodeWav(new Uint8Array(readFileSync(join(tmp, 'f.wav'))));
-    expect(coarse.samples.length).toBe(offline.samples.length);
-    expect(readFileSync(join(tmp, 'f.wav')).equals(readFileSync(join(tmp, 'a.wav')))).toBe(false);
+      const few = await cli(
+        ...base,
+        '--voice',
+        join(tmp, 'voice.bin'),
+        '--flow-steps',
+        '4',
+        '--out',
+        join(tmp, 'f.wav'),
+      );
+      expect(few.code, few.stderr).toBe(0);
+      const coarse = decodeWav(new Uint8Array(readFileSync(join(tmp, 'f.wav'))));
+      expect(coarse.samples.length).toBe(offline.samples.length);
+      expect(readFileSync(join(tmp, 'f.wav')).equals(readFileSync(join(tmp, 'a.wav')))).toBe(false);
 
-    const info = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', join(tmp, 'voice.bin'));
-    expect(JSON.parse(info.stdout)).toMatchObject({ promptTokens: 87, promptTextIds: 10 });
-  }, CLI_CASE_TIMEOUT_MS);
+      const info = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', join(tmp, 'voice.bin'));
+      expect(JSON.parse(info.stdout)).toMatchObject({ promptTokens: 87, promptTextIds: 10 });
+    },
+    CLI_CASE_TIMEOUT_MS,
+  );
 
-  it('explains usage mistakes with exit code 2 and runtime failures with exit code 1', async () => {
-    const missing = await cli('synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--out', join(tmp, 'x.wav'));
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('--text');
-    const badDevice = await cli(
-      'synth',
-      '--model',
-      TINY_PACKAGE,
-      '--device',
-      'webgpu',
-      '--prompt',
-      PROMPT,
-      '--text',
-      'a',
-      '--out',
-      join(tmp, 'x.wav'),
-    );
-    expect(badDevice.code).toBe(2);
-    const noModel = await cli('synth', '--model', tmp, '--prompt', PROMPT, '--text', 'a', '--out', join(tmp, 'x.wav'));
-    expect(noModel.code).toBe(1);
-    expect(noModel.stderr).toContain('ERR_ASSET_FETCH');
-    const synth = ['synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--text', 'a', '--out', join(tmp, 'x.wav')];
-    const badSteps = await cli(...synth, '--flow-steps', '0');
-    expect(badSteps.code).toBe(1);
-    expect(badSteps.stderr).toMatch(/\[ERR_INVALID_INPUT\] options\.flowSteps must be an integer in \[1, 50\], got 0/);
-    const firstWithoutStream = await cli(...synth, '--first-chunk-flow-steps', '3');
-    expect(firstWithoutStream.code).toBe(2);
-    expect(firstWithoutStream.stderr).toContain('--first-chunk-flow-steps needs --stream');
-    const corrupt = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', PROMPT);
-    expect(corrupt.code).toBe(1);
-    expect(corrupt.stderr).toContain('ERR_INVALID_INPUT');
-  }, CLI_CASE_TIMEOUT_MS);
+  it(
+    'explains usage mistakes with exit code 2 and runtime failures with exit code 1',
+    async () => {
+      const missing = await cli('synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--out', join(tmp, 'x.wav'));
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('--text');
+      const badDevice = await cli(
+        'synth',
+        '--model',
+        TINY_PACKAGE,
+        '--device',
+        'webgpu',
+        '--prompt',
+        PROMPT,
+        '--text',
+        'a',
+        '--out',
+        join(tmp, 'x.wav'),
+      );
+      expect(badDevice.code).toBe(2);
+      const noModel = await cli(
+        'synth',
+        '--model',
+        tmp,
+        '--prompt',
+        PROMPT,
+        '--text',
+        'a',
+        '--out',
+        join(tmp, 'x.wav'),
+      );
+      expect(noModel.code).toBe(1);
+      expect(noModel.stderr).toContain('ERR_ASSET_FETCH');
+      const synth = ['synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--text', 'a', '--out', join(tmp, 'x.wav')];
+      const badSteps = await cli(...synth, '--flow-steps', '0');
+      expect(badSteps.code).toBe(1);
+      expect(badSteps.stderr).toMatch(
+        /\[ERR_INVALID_INPUT\] options\.flowSteps must be an integer in \[1, 50\], got 0/,
+      );
+      const firstWithoutStream = await cli(...synth, '--first-chunk-flow-steps', '3');
+      expect(firstWithoutStream.code).toBe(2);
+      expect(firstWithoutStream.stderr).toContain('--first-chunk-flow-steps needs --stream');
+      const corrupt = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', PROMPT);
+      expect(corrupt.code).toBe(1);
+      expect(corrupt.stderr).toContain('ERR_INVALID_INPUT');
+    },
+    CLI_CASE_TIMEOUT_MS,
+  );
 });
