@@ -82,6 +82,12 @@ function describeFormat(formatTag: number): string {
 }
 
 /**
+ * Largest float sample magnitude accepted (full scale is ±1; float WAVs may exceed it a little, a recording never by
+ * 60 dB — a 1e30 sample is corruption, and would otherwise reach the models as a valid prompt).
+ */
+export const MAX_FLOAT_MAGNITUDE = 1000;
+
+/**
  * Reads a WAV file and returns its mono mix as float32.
  *
  * Unknown chunks are skipped; a `data` chunk whose size field overruns the file (streamed recordings write 0 or
@@ -89,8 +95,9 @@ function describeFormat(formatTag: number): string {
  *
  * @param data - the file bytes
  * @returns header facts and mono samples
- * @throws {Error} `ERR_INVALID_INPUT` when the bytes are not RIFF/WAVE, the header is truncated, the sample format is
- *   unsupported (the message lists what is supported), or there are no samples
+ * @throws {Error} `ERR_INVALID_INPUT` when the bytes are not RIFF/WAVE, the header is truncated or inconsistent
+ *   (blockAlign ≠ channels × bits / 8), the sample format is unsupported (the message lists what is supported), a float
+ *   sample is not finite or beyond ±{@link MAX_FLOAT_MAGNITUDE}, or there are no samples
  * @example
  * ```ts
  * const wav = decodeWav(new Uint8Array(await file.arrayBuffer()));
@@ -158,7 +165,15 @@ export function decodeWav(data: ArrayBuffer | ArrayBufferView): DecodedWav {
   if (fmt.channels < 1) throw invalidInput('invalid WAV header: 0 channels; expected at least 1.');
   if (fmt.rate < 1) throw invalidInput('invalid WAV header: sample rate 0 Hz; expected a positive rate.');
   const bytesPerSample = fmt.bits / 8;
-  const frameBytes = Math.max(fmt.blockAlign, fmt.channels * bytesPerSample);
+  const frameBytes = fmt.channels * bytesPerSample;
+  // A blockAlign that disagrees with the format is a broken header: trusting it read 2 610 of 83 520 samples of one
+  // file (issue #13), so it is refused rather than guessed around.
+  if (fmt.blockAlign !== frameBytes) {
+    throw invalidInput(
+      `inconsistent WAV header: blockAlign is ${fmt.blockAlign} bytes but ${fmt.channels} channel(s) of ${fmt.bits}-bit ` +
+        `samples make ${frameBytes}-byte frames; blockAlign must equal channels × bits / 8.`,
+    );
+  }
   const numFrames = Math.floor(dataSize / frameBytes);
   if (numFrames === 0) throw invalidInput('empty WAV: the data chunk holds no complete sample frame.');
   const samples = new Float32Array(numFrames);
@@ -166,7 +181,17 @@ export function decodeWav(data: ArrayBuffer | ArrayBufferView): DecodedWav {
   for (let f = 0; f < numFrames; f++) {
     let sum = 0;
     let p = dataStart + f * frameBytes;
-    for (let c = 0; c < channels; c++, p += bytesPerSample) sum += readSample(view, p, encoding);
+    for (let c = 0; c < channels; c++, p += bytesPerSample) {
+      const v = readSample(view, p, encoding);
+      // only float encodings can hold these; integer PCM is bounded by construction
+      if (!(Math.abs(v) <= MAX_FLOAT_MAGNITUDE)) {
+        throw invalidInput(
+          `invalid WAV sample ${v} at frame ${f}, channel ${c}: float samples must be finite and within ` +
+            `±${MAX_FLOAT_MAGNITUDE} (full scale is ±1).`,
+        );
+      }
+      sum += v;
+    }
     samples[f] = channels === 1 ? sum : sum / channels;
   }
   return { sampleRate: fmt.rate, numChannels: channels, encoding, numFrames, samples };

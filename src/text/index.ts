@@ -43,6 +43,7 @@ export {
   removeBracket,
   replaceBlank,
   replaceCornerMark,
+  stripControlCharacters,
   type NormalizeOptions,
 } from './normalize.ts';
 export {

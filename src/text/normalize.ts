@@ -16,8 +16,9 @@
  * CosyVoice's special tags (`[laughter]`, `<strong>`, …) are shielded from number reading and abbreviation expansion;
  * the upstream cleanup regexes still run over the whole string, as upstream does.
  *
- * Differences from upstream, only where it would crash: empty or whitespace-only text gives no segments (`[]` / `''`)
- * instead of `IndexError`.
+ * Differences from upstream, only where it would crash or read garbage aloud: empty or whitespace-only text gives no
+ * segments (`[]` / `''`) instead of `IndexError`; terminal escape sequences and control characters are removed first
+ * ({@link stripControlCharacters}), whichever path the text then takes.
  *
  * @see ../../../shared/spec/cosyvoice2-inference.md §2.1
  */
@@ -130,6 +131,25 @@ export function bypassesFrontend(text: string): boolean {
   return text.includes('<|') && text.includes('|>');
 }
 
+/** ANSI terminal escape sequences (CSI `ESC [ … final`, and two-byte `ESC x`), e.g. a pasted `\x1b[31m`. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const ANSI_ESCAPE = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
+/** Control characters (Unicode Cc) other than tab, line feed and carriage return. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g;
+
+/**
+ * Removes terminal escape sequences and control characters (tab, CR and LF stay: they are text layout), which are
+ * never meant to be read aloud: pasted `\x1b[31m` was read as "thirty-onem" (issue #13). Format characters (Cf:
+ * bidi marks, zero-width joiners) are kept; they are part of how RTL and emoji text is written.
+ *
+ * @param text - Any text.
+ * @returns The text without them.
+ */
+export function stripControlCharacters(text: string): string {
+  return text.replace(ANSI_ESCAPE, '').replace(CONTROL, '');
+}
+
 /** The characters for which Python's `str.isspace()` is true. */
 const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
@@ -210,8 +230,9 @@ function frontend(text: string, options: NormalizeOptions): string[] {
  * // ['I paid one thousand, two hundred and thirty-four dollars in two thousand and twenty-five.']
  * ```
  */
-export function normalizeText(text: string, options: NormalizeOptions): string[] {
-  checkOptions(text, options);
+export function normalizeText(input: string, options: NormalizeOptions): string[] {
+  checkOptions(input, options);
+  const text = stripControlCharacters(input);
   if (bypassesFrontend(text) || options.textFrontend === false) {
     return [text];
   }
@@ -231,8 +252,9 @@ export function normalizeText(text: string, options: NormalizeOptions): string[]
  * @returns The normalised text.
  * @throws Error `ERR_INVALID_INPUT` when `text` is not a string or `countTokens` is missing.
  */
-export function normalizePromptText(text: string, options: NormalizeOptions): string {
-  checkOptions(text, options);
+export function normalizePromptText(input: string, options: NormalizeOptions): string {
+  checkOptions(input, options);
+  const text = stripControlCharacters(input);
   if (bypassesFrontend(text) || options.textFrontend === false) {
     return text;
   }

@@ -1,7 +1,7 @@
 /**
  * `npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
  *   [--instruct "…"] [--cross-lingual] --text "…" [--stream] [--seed N] [--speed X] [--flow-steps N]
- *   [--first-chunk-flow-steps N] [--format pcm16|float32] --out out.wav`
+ *   [--first-chunk-flow-steps N] [--timeout-ms N] [--format pcm16|float32] --out out.wav`
  *
  * Writes a 24 kHz mono WAV; the same seed (and model, voice, text) gives the same bytes. `--stream` synthesises
  * chunk by chunk as the browser player does and reports the time to the first chunk.
@@ -26,6 +26,7 @@ options:
   --flow-steps N     Euler steps of the flow solver, 1–50 (default: the package's, 10); fewer = faster, coarser
   --first-chunk-flow-steps N
                      Euler steps of the first streamed chunk only (with --stream; lower time to first audio)
+  --timeout-ms N     abort the request N ms after it starts (exit code 124, nothing written)
   --format F         pcm16 (default) or float32
   --device D         wasm | auto (Node has no WebGPU)
   --dtype T          auto | fp32 | fp16 | int8 | q4 (variants the package ships)`;
@@ -44,6 +45,7 @@ function parse(argv: string[]) {
       speed: { type: 'string' },
       'flow-steps': { type: 'string' },
       'first-chunk-flow-steps': { type: 'string' },
+      'timeout-ms': { type: 'string' },
       format: { type: 'string' },
     },
     strict: true,
@@ -58,6 +60,9 @@ function parseNumber(name: string, value: string | undefined, integer: boolean):
   }
   return n;
 }
+
+/** Exit code of a request that ran out of time (as coreutils' `timeout`). */
+const EXIT_TIMED_OUT = 124;
 
 function describe(m: RequestMetrics, streamed: boolean): string {
   const parts = [
@@ -96,6 +101,10 @@ export async function run(argv: string[]): Promise<number> {
     if (firstChunkFlowSteps !== undefined && values.stream !== true) {
       throw new UsageError('--first-chunk-flow-steps needs --stream.');
     }
+    const timeoutMs = parseNumber('timeout-ms', values['timeout-ms'], true);
+    if (timeoutMs !== undefined && timeoutMs < 1) {
+      throw new UsageError(`--timeout-ms must be a positive number of milliseconds (got "${values['timeout-ms']}").`);
+    }
     // the request options are checked before the engine is loaded (seconds) and the prompt cloned
     const options: SynthesisOptions = {
       ...(seed === undefined ? {} : { seed }),
@@ -109,25 +118,36 @@ export async function run(argv: string[]): Promise<number> {
     const engine = await openEngine(values);
     try {
       const voice = await resolveVoice(engine, values);
+      // the request starts here: loading the engine and the voice is not part of the budget
+      const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
+      const request = { voice, ...options, ...(signal === undefined ? {} : { signal }) };
       let samples: Float32Array;
       let metrics: RequestMetrics;
-      if (values.stream === true) {
-        const chunks: Float32Array[] = [];
-        const run = engine.stream(values.text, { voice, ...options });
-        let step = await run.next();
-        for (; step.done !== true; step = await run.next()) chunks.push(step.value.samples);
-        metrics = step.value;
-        samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
-        let offset = 0;
-        for (const c of chunks) {
-          samples.set(c, offset);
-          offset += c.length;
+      try {
+        if (values.stream === true) {
+          const chunks: Float32Array[] = [];
+          const run = engine.stream(values.text, request);
+          let step = await run.next();
+          for (; step.done !== true; step = await run.next()) chunks.push(step.value.samples);
+          metrics = step.value;
+          samples = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+          let offset = 0;
+          for (const c of chunks) {
+            samples.set(c, offset);
+            offset += c.length;
+          }
+          console.error(`synth: ${chunks.length} streamed chunks`);
+        } else {
+          const result = await engine.synthesize(values.text, request);
+          samples = result.samples;
+          metrics = result.metrics;
         }
-        console.error(`synth: ${chunks.length} streamed chunks`);
-      } else {
-        const result = await engine.synthesize(values.text, { voice, ...options });
-        samples = result.samples;
-        metrics = result.metrics;
+      } catch (error) {
+        if (signal?.aborted !== true || error !== signal.reason) throw error;
+        console.error(
+          `synth: timed out: the request did not finish within --timeout-ms ${timeoutMs} ms; nothing written.`,
+        );
+        return EXIT_TIMED_OUT;
       }
       await writeFile(values.out, encodeWav(samples, engine.constants.sampleRate, { encoding: format }));
       console.error(`synth: ${describe(metrics, values.stream === true)}`);

@@ -22,6 +22,7 @@ import type { OrtModule } from '../../runtime/ort.ts';
 import type { GraphSession } from '../../runtime/session.ts';
 import { floatOutput } from '../../runtime/tensors.ts';
 import { now } from '../../base/clock.ts';
+import { yieldAndCheck } from '../../runtime/yield.ts';
 
 /** A mel spectrogram, channel-major `[bins][frames]` (the `[1, 80, T]` layout of the graphs without the batch). */
 export interface Mel {
@@ -385,6 +386,7 @@ export class FlowMatcher {
     for (let k = 0; k < nTimesteps; k++) {
       const tk = t[k] ?? 0;
       options.onStep?.(k, tk, x);
+      await yieldAndCheck(options.signal); // an abort lands within one Euler step
       const outputs = await s.run(
         {
           ...fixed,
@@ -454,6 +456,7 @@ export class FlowMatcher {
         solverMs: 0,
       };
     }
+    await yieldAndCheck(options.signal);
     const start = now();
     const { mu, spks } = await this.encode(
       all.slice(0, split),

@@ -7,6 +7,7 @@
  */
 
 import { invalidInput, throwIfAborted, TTSError } from '../../errors.ts';
+import { yieldAndCheck } from '../../runtime/yield.ts';
 import type { BistreamConfig, BistreamOptions, BistreamPhase, BistreamPrompt } from './bistream.ts';
 import { BistreamMachine } from './bistream.ts';
 import type { UniformSource } from './rng.ts';
@@ -65,6 +66,13 @@ export interface DecodeOptions {
   readonly sampler: TokenSampler;
   /** Aborts between steps (and while waiting for text); rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Yield to the event loop before every LM call, so timers, UI events and worker messages (an abort) run within one
+   * step. Only benchmarks turn it off, to measure what it costs.
+   *
+   * @defaultValue true
+   */
+  readonly yieldBetweenSteps?: boolean;
   /** Called for every emitted speech token with its index in the output. */
   readonly onToken?: (token: number, index: number) => void;
   /** Called after every LM call, before the token is acted on. */
@@ -156,13 +164,14 @@ export async function decodeUnistream(
   options: UnistreamDecodeOptions,
 ): Promise<DecodeResult> {
   const { signal, sampler, onToken, onStep } = options;
+  const yielding = options.yieldBetweenSteps ?? true;
   const vocab = options.tokens.speechTokenSize + 3;
   const stopIds = new Set(options.tokens.stopIds);
   const emitted: number[] = [];
   let segments = input.segments;
   let position = 0;
   for (let call = 0; call < input.maxLen; call++) {
-    throwIfAborted(signal);
+    await yieldAndCheck(signal, yielding);
     const logits = await step(segments, position, signal);
     throwIfAborted(signal);
     const logp = toLogp(logits, vocab, call);
@@ -195,6 +204,7 @@ export async function decodeBistream(
   options: BistreamDecodeOptions,
 ): Promise<BistreamDecodeResult> {
   const { signal, sampler, onToken, onStep } = options;
+  const yielding = options.yieldBetweenSteps ?? true;
   // A function is evaluated when the final phase starts (e.g. a cap proportional to all the text received).
   const finalCap = (): number | undefined => {
     const cap = typeof options.maxFinalSteps === 'function' ? options.maxFinalSteps() : options.maxFinalSteps;
@@ -240,6 +250,7 @@ export async function decodeBistream(
       if (instruction.phase === 'final' && maxFinal !== undefined && finalCalls >= maxFinal) {
         return result(emitted, machine, 'max-length', calls);
       }
+      await yieldAndCheck(signal, yielding);
       const logits = await step(instruction.segments, instruction.position, signal);
       throwIfAborted(signal);
       const logp = toLogp(logits, vocab, calls);

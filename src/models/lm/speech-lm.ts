@@ -123,6 +123,8 @@ export interface LmSamplingOptions {
   readonly onToken?: (token: number, index: number) => void;
   /** Called after every LM call with its log-probs and decision. */
   readonly onStep?: (record: LmStepRecord) => void;
+  /** See {@link DecodeOptions.yieldBetweenSteps} (benchmarks only). @defaultValue true */
+  readonly yieldBetweenSteps?: boolean;
 }
 
 /** Options of {@link SpeechLm.generate}. */
@@ -439,9 +441,11 @@ function callbacks(options: LmSamplingOptions): {
   signal?: AbortSignal;
   onToken?: (token: number, index: number) => void;
   onStep?: (record: LmStepRecord) => void;
+  yieldBetweenSteps?: boolean;
 } {
   return {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.yieldBetweenSteps === undefined ? {} : { yieldBetweenSteps: options.yieldBetweenSteps }),
     ...(options.onToken === undefined ? {} : { onToken: options.onToken }),
     ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
   };

@@ -22,6 +22,7 @@ import type { ModelPackage } from '../../runtime/model-package.ts';
 import type { OrtModule } from '../../runtime/ort.ts';
 import type { GraphSession } from '../../runtime/session.ts';
 import { floatOutput } from '../../runtime/tensors.ts';
+import { yieldAndCheck } from '../../runtime/yield.ts';
 import type { Mel } from '../flow/flow-matcher.ts';
 
 /** A source of standard-normal draws (e.g. `Xoshiro128`; a request with seed s uses `new Xoshiro128(s + 1)`). */
@@ -227,6 +228,7 @@ export class Vocoder {
     if (mel.frames === 0) {
       return { samples: new Float32Array(0), source: new Float32Array(0), f0: new Float32Array(0) };
     }
+    await yieldAndCheck(options.signal); // an abort lands within one vocoder chunk
     const f0 = await this.predictF0(mel, options.signal);
     const noise = options.noise ?? drawNormals(options.rng, samples * harmonics);
     const excitation = this.excitation(f0, noise);

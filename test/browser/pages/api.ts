@@ -121,7 +121,37 @@ declare global {
     playback: PlaybackApi;
     webgpu: WebGpuApi;
     tts: TtsPageApi;
+    abortProbe: AbortProbeApi;
   }
+}
+
+/** One cancel-by-message probe of the `abort` page: cancel when `graph`'s `run`-th run of the request starts. */
+export interface AbortProbeRequest {
+  readonly graph: 'llm' | 'flow_step' | 'hift_decoder';
+  readonly run: number;
+  readonly api: 'synthesize' | 'stream';
+  readonly text: string;
+  /** Text synthesised after the cancelled request, on the same engine. */
+  readonly check: string;
+  /** Voice file bytes. */
+  readonly voice: readonly number[];
+}
+
+/** What the probe saw. */
+export interface AbortProbeResult {
+  /** `'AbortError'`, or `'resolved'` when the cancel did not land before the request finished. */
+  readonly outcome: string;
+  /** Graph runs of the request. */
+  readonly runs: number;
+  /** Graph runs started after the worker received the cancel (-1: never received during the request). */
+  readonly lateRuns: number;
+  readonly afterSamples: number;
+  readonly afterFinite: boolean;
+}
+
+/** `window.abortProbe` of the `abort` page. */
+export interface AbortProbeApi {
+  run(request: AbortProbeRequest): Promise<AbortProbeResult>;
 }
 
 /** `window.tts` of the `tts` page (public API end to end). */

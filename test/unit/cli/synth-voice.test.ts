@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -130,6 +130,25 @@ describe('cli synth / voice', () => {
       const corrupt = await cli('voice', 'info', '--model', TINY_PACKAGE, '--voice', PROMPT);
       expect(corrupt.code).toBe(1);
       expect(corrupt.stderr).toContain('ERR_INVALID_INPUT');
+    },
+    CLI_CASE_TIMEOUT_MS,
+  );
+
+  it(
+    '--timeout-ms aborts the request: exit code 124, the reason on stderr, no file; a bad value is a usage error',
+    async () => {
+      const out = join(tmp, 'timeout.wav');
+      const synth = ['synth', '--model', TINY_PACKAGE, '--prompt', PROMPT, '--prompt-text', PROMPT_TEXT, '--out', out];
+      // the text is long enough that no machine synthesises it within 1 ms
+      const late = await cli(...synth, '--text', TEXT.repeat(20), '--timeout-ms', '1');
+      expect(late.code, late.stderr).toBe(124);
+      expect(late.stderr).toContain('did not finish within --timeout-ms 1 ms');
+      expect(existsSync(out)).toBe(false);
+      for (const bad of ['0', '1.5', 'soon']) {
+        const usage = await cli(...synth, '--text', TEXT, '--timeout-ms', bad);
+        expect(usage.code).toBe(2);
+        expect(usage.stderr).toContain('--timeout-ms must be');
+      }
     },
     CLI_CASE_TIMEOUT_MS,
   );
