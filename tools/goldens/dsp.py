@@ -40,13 +40,14 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 # Same ATen kernels on every x86 CPU (no run-time SIMD dispatch): set before torch is imported, here and in the
 # torchaudio helper (which inherits the environment), as tools/fixtures does. What still dispatches per CPU (MKL)
 # is absorbed by the tolerances of tools/fixtures/compare.py.
 os.environ.setdefault("ATEN_CPU_CAPABILITY", "default")
 
-import librosa
+import librosa.version
 import numpy as np
 import scipy
 import scipy.signal
@@ -87,7 +88,10 @@ CROSS_LINGUAL_FEATURE_SAMPLES = 5 * 22050
 
 # Resampling: 0.25 s clips. Native-rate clips are cut from the recordings (the TS test cuts the same samples);
 # 8 kHz is real speech down-sampled by torchaudio (float64); 44.1/48 kHz are synthetic (chirp to 0.45·rate + noise).
-CLIPS = {
+Clip = TypedDict("Clip", {"kind": str, "from": str, "start": int, "length": int, "seed": int}, total=False)
+"""A resampling clip: ``recording`` (cut ``from`` a recording), ``derived`` or ``synthetic`` (LCG ``seed``)."""
+
+CLIPS: dict[int, Clip] = {
     8000: {"kind": "derived", "from": "w0121", "start": 16000, "length": 2000},
     16000: {"kind": "recording", "from": "w0121", "start": 16000, "length": 4000},
     22050: {"kind": "recording", "from": "cross_lingual", "start": 44100, "length": 5513},
@@ -122,12 +126,12 @@ def lcg(seed: int, count: int) -> np.ndarray:
 class Goldens:
     def __init__(self, out: Path):
         self.out = out
-        self.index: dict[str, dict] = {}
+        self.index: dict[str, dict[str, object]] = {}
 
-    def add(self, name: str, array: np.ndarray, layout: str, source: str, **extra) -> None:
+    def add(self, name: str, array: np.ndarray, layout: str, source: str, **extra: object) -> None:
         arr = np.ascontiguousarray(array, dtype="<f4")
         arr.tofile(self.out / f"{name}.f32")
-        entry = {"file": f"{name}.f32", "shape": list(arr.shape), "layout": layout, "source": source}
+        entry: dict[str, object] = {"file": f"{name}.f32", "shape": list(arr.shape), "layout": layout, "source": source}
         entry.update(extra)
         self.index[name] = entry
 
@@ -135,8 +139,8 @@ class Goldens:
 class SineGen2Ref(torch.nn.Module):
     """CosyVoice's SineGen2 (cosyvoice/hifigan/generator.py) in float64 with an injected noise tensor."""
 
-    def __init__(self, samp_rate=24000, upsample_scale=480, harmonic_num=8, sine_amp=0.1, noise_std=0.003,
-                 voiced_threshold=10):
+    def __init__(self, samp_rate: int = 24000, upsample_scale: int = 480, harmonic_num: int = 8, sine_amp: float = 0.1,
+                 noise_std: float = 0.003, voiced_threshold: float = 10) -> None:
         super().__init__()
         self.sine_amp = sine_amp
         self.noise_std = noise_std
@@ -145,10 +149,10 @@ class SineGen2Ref(torch.nn.Module):
         self.voiced_threshold = voiced_threshold
         self.upsample_scale = upsample_scale
 
-    def _f02uv(self, f0):
+    def _f02uv(self, f0: torch.Tensor) -> torch.Tensor:
         return (f0 > self.voiced_threshold).type(torch.float64)
 
-    def _f02sine(self, f0_values, generator):
+    def _f02sine(self, f0_values: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         rad_values = (f0_values / self.sampling_rate) % 1
         rand_ini = torch.rand(f0_values.shape[0], f0_values.shape[2], generator=generator, dtype=torch.float64)
         rand_ini[:, 0] = 0
@@ -160,7 +164,7 @@ class SineGen2Ref(torch.nn.Module):
                               mode="linear").transpose(1, 2)
         return torch.sin(phase)
 
-    def forward(self, f0, noise, generator):
+    def forward(self, f0: torch.Tensor, noise: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         harmonics = torch.arange(1, self.harmonic_num + 2, dtype=torch.float64)[None, None]
         fn = torch.multiply(f0, harmonics)
         sine_waves = self._f02sine(fn, generator) * self.sine_amp
@@ -244,23 +248,23 @@ def generate(out: Path, shared: Path) -> None:
         versions_ta = run_torchaudio(jobs, work)
 
         clips: dict[int, np.ndarray] = {}
-        for rate, spec in CLIPS.items():
-            if spec["kind"] == "recording":
-                clips[rate] = audio[spec["from"]][0][spec["start"]: spec["start"] + spec["length"]]
-            elif spec["kind"] == "derived":
+        for rate, clip in CLIPS.items():
+            if clip["kind"] == "recording":
+                clips[rate] = audio[clip["from"]][0][clip["start"]: clip["start"] + clip["length"]]
+            elif clip["kind"] == "derived":
                 clips[rate] = get("clip8.f32")
                 g.add("resample.input.8000", clips[rate], "[N] mono", "torchaudio.functional.resample(float64) of "
                       f"w0121[{c8['start']}:{c8['start'] + 2 * c8['length']}] 16000 -> 8000")
             else:
-                n = spec["length"]
+                n = clip["length"]
                 t = np.arange(n, dtype=np.float64) / rate
                 f_lo, f_hi, dur = 50.0, 0.45 * rate, n / rate
                 k = f_hi / f_lo
                 chirp = np.sin(2 * np.pi * f_lo * dur / np.log(k) * (k ** (t / dur) - 1))
-                x = (0.3 * chirp + 0.05 * lcg(spec["seed"], n)).astype(np.float32)
+                x = (0.3 * chirp + 0.05 * lcg(clip["seed"], n)).astype(np.float32)
                 clips[rate] = x
                 g.add(f"resample.input.{rate}", x, "[N] mono",
-                      f"synthetic: 0.3*log-chirp 50 Hz -> {f_hi:g} Hz over {dur:g} s + 0.05*lcg({spec['seed']})")
+                      f"synthetic: 0.3*log-chirp 50 Hz -> {f_hi:g} Hz over {dur:g} s + 0.05*lcg({clip['seed']})")
 
         # --- stage 2 (torchaudio): resampling goldens and fbank
         jobs = []
@@ -349,7 +353,7 @@ def generate(out: Path, shared: Path) -> None:
               denseShape=list(PROMPT_MEL_BASIS.shape), bandStart=starts, bandLength=lengths)
 
     # --- frame-count arithmetic straight from the references
-    frame_counts = {"whisperMel": {}, "promptMel": {}, "fbank": {}}
+    frame_counts: dict[str, dict[str, int]] = {"whisperMel": {}, "promptMel": {}, "fbank": {}}
     for n in (201, 16000, 16159, 16160, 48000, 480000):
         x = lcg(n, n) * 0.1
         frame_counts["whisperMel"][str(n)] = int(whisper_log_mel(x, whisper_filters).shape[1])
@@ -430,7 +434,7 @@ def generate(out: Path, shared: Path) -> None:
         "resamplePairs": [list(p) for p in RESAMPLE_PAIRS],
         "frameCounts": frame_counts,
         "versions": {
-            "venv": {"python": sys.version.split()[0], "torch": torch.__version__, "librosa": librosa.__version__,
+            "venv": {"python": sys.version.split()[0], "torch": torch.__version__, "librosa": librosa.version.version,
                      "numpy": np.__version__, "scipy": scipy.__version__},
             "debian": versions_ta,
         },
