@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from tools.export.graph import FLOAT, GraphIo, export_graph
 from tools.reference.config import HiftConfig
 from tools.reference.hift import MAGNITUDE_CLIP, HiFT, padded_channels, portable_ops, zero_padded_input_channels
+from tools.reference.modules import children_of
 
 TRACE_FRAMES = 4
 """Mel frames of the example inputs used for tracing; every length is a named dynamic axis afterwards."""
@@ -104,9 +105,9 @@ def export_hift_f0(hift: HiFT, path: str | Path) -> Path:
 def export_hift_decoder(hift: HiFT, path: str | Path) -> Path:
     """Write ``hift_decoder`` (fp32, opset 17, weight norm folded) to ``path``; ``cache_source`` may be empty."""
     folded = folded_copy(hift)
-    for conv in folded.source_downs:
+    for conv in children_of(folded.source_downs, nn.Conv1d):
         # a constant in the graph, not a run-time pad of the weight
-        conv.portable_weight = zero_padded_input_channels(conv.weight, padded_channels(conv.in_channels))  # type: ignore[assignment]
+        conv.portable_weight = zero_padded_input_channels(conv.weight, padded_channels(conv.in_channels))
     graph = HiftDecoderGraph(folded)
     # the same function with ops that are exact on every backend, WebGPU included (see hift.portable_ops)
     with portable_ops():

