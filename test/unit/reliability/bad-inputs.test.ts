@@ -3,7 +3,8 @@
  * (requests, voices, cloning, its own options), prompt-audio decoding, the package opener and the CLI — each row
  * asserting the stable `TTSError` code (or, for cancellation, the signal's own reason). After each group the same
  * engine instance synthesises the reference request again, and the samples must equal those it made before any bad
- * input. Rows that validation must catch before any model runs also assert that no graph ran.
+ * input. Rows that validation must catch before any model runs (requests, cloning, `Engine.create`) also assert that
+ * no graph ran (or no session was made).
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -108,7 +109,7 @@ async function beforeAnyGraph(call: () => unknown): Promise<void> {
 const synth = (text: unknown, options: unknown) => () =>
   beforeAnyGraph(() => engine.synthesize(text as string, options as { voice: VoiceProfile }));
 const stream = (input: unknown, options: unknown) => () =>
-  collect(engine.stream(input as string, options as { voice: VoiceProfile }));
+  beforeAnyGraph(() => collect(engine.stream(input as string, options as { voice: VoiceProfile })));
 
 /** The golden voice with some fields replaced. */
 const voiceWith = (fields: Record<string, unknown>): unknown => ({ ...voice, ...fields });
