@@ -24,6 +24,7 @@ import { randomSeed, validateRequestOptions } from './request/options.ts';
 import type { SynthesisResult } from './request/result.ts';
 import { collectSynthesis } from './request/result.ts';
 import type { TextInput } from './request/text-input.ts';
+import { checkTextInput } from './request/text-input.ts';
 import { checkRequestVoice } from './request/voice.ts';
 import type { PipelineResult, StageHosts } from './stages/pipeline.ts';
 import { runPipeline } from './stages/pipeline.ts';
@@ -311,6 +312,7 @@ export class CosyVoice {
     running: RunningRequest = {},
   ): AsyncGenerator<AudioChunk, PipelineResult, undefined> {
     this.#assertUsable();
+    checkTextInput(input);
     validateRequestOptions(options, mode);
     const voice = checkRequestVoice(options.voice, this.manifest);
     const requestId = `req-${++this.#requests}`;

@@ -1,17 +1,10 @@
 /** Download bookkeeping on the main thread: which files a stage needs, and aggregate progress events. */
 import type { LoadProgressEvent } from '../events.ts';
-import type { ModelManifest } from '../loader/manifest.ts';
-import { stageGraphs, variantFiles } from '../loader/manifest.ts';
-import type { Dtype, Stage } from '../base/stages.ts';
+import type { Stage } from '../base/stages.ts';
 import type { WorkerFileProgress } from '../stages/stage-worker.ts';
 
-/** Files a stage needs for a dtype (graphs + tokenizer/noise). */
-export function stageFiles(manifest: ModelManifest, stage: Stage, dtype: Dtype): string[] {
-  const files = stageGraphs(manifest, stage, dtype).flatMap((g) => variantFiles(manifest, g, dtype).map((f) => f.path));
-  if (stage === 'lm') files.push(manifest.tokenizer);
-  if (stage === 'flow') files.push(manifest.noise);
-  return [...new Set(files)];
-}
+/** Files a stage needs for a dtype (graphs + tokenizer/noise); lives with the manifest, which `Engine` reads too. */
+export { stageFiles } from '../loader/manifest.ts';
 
 /** Aggregates per-file worker progress into `file-progress` / `file-done` / `load-progress` events. */
 export class LoadProgress {

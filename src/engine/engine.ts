@@ -8,6 +8,7 @@ import { now } from '../base/clock.ts';
 import { onDropped } from '../base/drop-guard.ts';
 import { fromDspError, invalidInput, TTSError } from '../errors.ts';
 import type { ModelConstants } from '../loader/manifest.ts';
+import { stageFiles } from '../loader/manifest.ts';
 import { VoiceCloner } from '../models/voice/voice-cloner.ts';
 import type { PromptAudio } from '../models/voice/voice-cloner.ts';
 import type { VoiceProfile } from '../models/voice/voice-profile.ts';
@@ -15,13 +16,14 @@ import { deserializeVoice, serializeVoice, voiceExpectation } from '../models/vo
 import type { AudioChunk } from '../request/chunks.ts';
 import type { RequestMetrics } from '../request/metrics.ts';
 import type { RequestMode, RequestOptions } from '../request/options.ts';
-import { randomSeed, validateRequestOptions } from '../request/options.ts';
+import { checkOptionKeys, randomSeed, validateRequestOptions } from '../request/options.ts';
 import { checkPromptAudio } from '../request/limits.ts';
 import type { Placement, PlacementRequest } from '../request/placement.ts';
 import { clonePlace, resolvePlacement } from '../request/placement.ts';
 import type { SynthesisResult } from '../request/result.ts';
 import { collectSynthesis } from '../request/result.ts';
 import type { TextInput } from '../request/text-input.ts';
+import { checkTextInput } from '../request/text-input.ts';
 import { checkRequestVoice } from '../request/voice.ts';
 import type { DeviceCapabilities } from '../runtime/device.ts';
 import { NO_GPU } from '../runtime/device.ts';
@@ -59,6 +61,20 @@ export interface CloneVoiceOptions {
   readonly normalize?: boolean;
   readonly signal?: AbortSignal;
 }
+
+/** The keys of {@link EngineOptions}. */
+const ENGINE_OPTION_KEYS = [
+  'device',
+  'dtype',
+  'capabilities',
+  'signal',
+  'onSessionReady',
+] as const satisfies ReadonlyArray<keyof EngineOptions>;
+
+/** The keys of {@link CloneVoiceOptions}. */
+const CLONE_OPTION_KEYS = ['transcript', 'normalize', 'signal'] as const satisfies ReadonlyArray<
+  keyof CloneVoiceOptions
+>;
 
 /** A request while it runs: its id once started, and how to stop watching for its iterator being dropped. */
 interface RunningRequest {
@@ -99,13 +115,15 @@ export class Engine {
   ) {}
 
   /**
-   * Creates the sessions of the LM, flow and vocoder stages (the cloning stage is created on first use). On failure
-   * every session already made is released.
+   * Creates the sessions of the LM, flow and vocoder stages (the cloning stage is created on first use). Every file
+   * they need is verified first (as far as the package source can: the Node opener checks sizes and SHA-256); on
+   * failure every session already made is released.
    *
    * @throws {TTSError} ERR_INVALID_INPUT / ERR_DEVICE_UNAVAILABLE for unusable device or dtype requests,
-   *   ERR_MODEL_FORMAT, ERR_SESSION_CREATE.
+   *   ERR_ASSET_FETCH / ERR_ASSET_INTEGRITY for missing or damaged files, ERR_MODEL_FORMAT, ERR_SESSION_CREATE.
    */
   static async create(pkg: ModelPackage, ort: OrtModule, options: EngineOptions = {}): Promise<Engine> {
+    checkOptionKeys(options, 'Engine.create options', ENGINE_OPTION_KEYS);
     const placement = resolvePlacement(pkg.manifest, options, options.capabilities ?? NO_GPU);
     const { signal } = options;
     const made: Array<{ dispose(): Promise<void> }> = [];
@@ -119,6 +137,12 @@ export class Engine {
       options.onSessionReady?.({ stage, ...placement[stage], ms: now() - start });
       return created;
     };
+    // every file the stages need is checked before the first session is made (issue #13.5)
+    const stages = ['lm', 'flow', 'vocoder'] as const;
+    await pkg.verify(
+      stages.flatMap((stage) => stageFiles(pkg.manifest, stage, placement[stage].dtype)),
+      signal,
+    );
     try {
       const lm = await timed('lm', () => LmStage.create(pkg, ort, placement.lm, signal));
       const flow = await timed('flow', () => FlowStage.create(pkg, ort, placement.flow, signal));
@@ -156,10 +180,17 @@ export class Engine {
    */
   async cloneVoice(audio: PromptAudio, options: CloneVoiceOptions = {}): Promise<VoiceProfile> {
     this.#assertLive();
-    const place = clonePlace(this.placement, this.pkg.manifest);
-    if (typeof audio === 'object' && (audio as unknown) !== null && audio.sampleRate > 0) {
-      checkPromptAudio(audio.samples.length / audio.sampleRate, this.constants);
+    checkOptionKeys(options, 'cloneVoice options', CLONE_OPTION_KEYS);
+    if (options.transcript !== undefined && typeof options.transcript !== 'string') {
+      throw invalidInput(`cloneVoice options.transcript must be a string, got ${typeof options.transcript}.`);
     }
+    const place = clonePlace(this.placement, this.pkg.manifest);
+    if (!isPromptAudio(audio)) {
+      throw invalidInput(
+        'cloneVoice audio must be { samples, sampleRate }: mono samples (a Float32Array or an array of numbers) and their rate in Hz.',
+      );
+    }
+    if (audio.sampleRate > 0) checkPromptAudio(audio.samples.length / audio.sampleRate, this.constants);
     this.#cloner ??= VoiceCloner.create(this.pkg, this.ort, place);
     const cloner = await this.#cloner;
     const transcriptIds =
@@ -191,10 +222,12 @@ export class Engine {
   }
 
   /**
-   * Synthesises `text` offline (full attention over each segment: the highest quality).
+   * Synthesises `text` offline (full attention over each segment: the highest quality). The text may carry
+   * CosyVoice's tags (`[laughter]`, `<strong>…</strong>`…); `<|endofprompt|>` belongs in `options.instruct` and is
+   * refused here; Qwen's chat tokens (`<|im_end|>`…) are read as the characters they are written with.
    *
-   * @throws {TTSError} ERR_INVALID_INPUT for bad text/voice/options or while another request runs; ERR_INFERENCE;
-   *   the abort reason.
+   * @throws {TTSError} ERR_INVALID_INPUT for bad text (nothing to speak, `<|endofprompt|>`, too long a segment),
+   *   voice or options, or while another request runs; ERR_INFERENCE; the abort reason.
    */
   synthesize(text: string, options: RequestOptions): Promise<SynthesisResult> {
     return collectSynthesis(this.#run(text, options, 'offline'), this.constants.sampleRate);
@@ -247,6 +280,7 @@ export class Engine {
     running: RunningRequest = { id: undefined },
   ): AsyncGenerator<AudioChunk, PipelineResult, undefined> {
     this.#assertLive();
+    checkTextInput(input);
     validateRequestOptions(options, mode);
     const voice = checkRequestVoice(options.voice, this.pkg.manifest);
     if (this.#busy) {
@@ -282,4 +316,15 @@ export class Engine {
       ...(cloner === undefined ? [] : [cloner.then((c) => c.dispose())]),
     ]);
   }
+}
+
+/** Whether a value passed as prompt audio (by a JS caller: anything) has the shape of {@link PromptAudio}. */
+function isPromptAudio(value: unknown): value is PromptAudio {
+  const audio = value as Partial<Record<keyof PromptAudio, unknown>> | null;
+  return (
+    typeof audio === 'object' &&
+    audio !== null &&
+    typeof audio.sampleRate === 'number' &&
+    typeof (audio.samples as { length?: unknown } | undefined)?.length === 'number'
+  );
 }

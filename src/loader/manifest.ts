@@ -318,3 +318,11 @@ export function variantFiles(manifest: ModelManifest, graph: GraphName, dtype: D
     return f;
   });
 }
+
+/** Paths of the files a stage needs in a dtype: its graphs' variants (with external data), plus tokenizer or noise. */
+export function stageFiles(manifest: ModelManifest, stage: Stage, dtype: Dtype): string[] {
+  const files = stageGraphs(manifest, stage, dtype).flatMap((g) => variantFiles(manifest, g, dtype).map((f) => f.path));
+  if (stage === 'lm') files.push(manifest.tokenizer);
+  if (stage === 'flow') files.push(manifest.noise);
+  return [...new Set(files)];
+}

@@ -170,14 +170,25 @@ export function validateRequestOptions(options: unknown, mode: RequestMode, name
 }
 
 function checkObject(value: unknown, name: string, keys: Readonly<Record<string, Check>>, mode: RequestMode): void {
+  checkOptionKeys(value, name, Object.keys(keys));
+  for (const [key, item] of Object.entries(value as object)) {
+    if (item !== undefined) keys[key]?.(item, `${name}.${key}`, mode);
+  }
+}
+
+/**
+ * Checks that `value` is an options object whose keys are all `known` (for option bags other than a request's, e.g.
+ * `Engine.create`'s and `cloneVoice`'s).
+ *
+ * @throws {TTSError} ERR_INVALID_INPUT for `null`, an array or a non-object, and for an unknown key (with the closest
+ *   known key, so a typo is not silently ignored).
+ */
+export function checkOptionKeys(value: unknown, name: string, known: readonly string[]): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw invalidInput(`${name} must be an object, got ${describe(value)}.`);
   }
-  const known = Object.keys(keys);
-  for (const [key, item] of Object.entries(value)) {
-    const check = keys[key];
-    if (check === undefined) throw unknownKey(name, key, known);
-    if (item !== undefined) check(item, `${name}.${key}`, mode);
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) throw unknownKey(name, key, known);
   }
 }
 

@@ -11,6 +11,7 @@
 import { invalidInput } from '../errors.ts';
 import type { CosyVoiceTokenizer } from '../text/index.ts';
 import { normalizePromptText } from '../text/index.ts';
+import { hasSpeech, userTextIds } from './text-input.ts';
 
 /** Options of {@link TextIdStream}. */
 export interface TextIdStreamOptions {
@@ -49,6 +50,8 @@ function outsideTags(text: string, cut: number): number {
 /** Turns a text stream into token-id pieces; counts the ids it produced. */
 export class TextIdStream {
   #total = 0;
+  /** Whether any piece so far had something to speak ({@link hasSpeech}). */
+  #speech = false;
 
   constructor(
     private readonly tokenizer: CosyVoiceTokenizer,
@@ -73,9 +76,11 @@ export class TextIdStream {
               countTokens: (t) => this.tokenizer.countTokens(t),
               readNumbers: this.options.readNumbers ?? true,
             });
-      prepared = lead + normalized + trail;
+      // a piece that normalises to nothing (punctuation) leaves no stray spaces either
+      prepared = normalized === '' ? '' : lead + normalized + trail;
     }
-    const ids = this.tokenizer.encode(prepared);
+    if (hasSpeech(prepared)) this.#speech = true;
+    const ids = userTextIds(prepared, this.tokenizer, 'the text stream');
     this.#total += ids.length;
     return ids;
   }
@@ -86,7 +91,7 @@ export class TextIdStream {
    * iteration, so a piece of many ids would leave text unused (and the listener waiting) until the next piece or the
    * end of the text.
    *
-   * @throws {TTSError} ERR_INVALID_INPUT when a piece is not a string; the abort reason when `signal` aborts.
+   * @throws {TTSError} as {@link TextIdStream.pieces}.
    */
   async *ids(input: AsyncIterable<string> | Iterable<string>, signal?: AbortSignal): AsyncGenerator<Int32Array> {
     for await (const piece of this.pieces(input, signal)) {
@@ -97,7 +102,9 @@ export class TextIdStream {
   /**
    * Token-id pieces of the incoming text, in order (each piece is the text up to one safe boundary).
    *
-   * @throws {TTSError} ERR_INVALID_INPUT when a piece is not a string; the abort reason when `signal` aborts.
+   * @throws {TTSError} ERR_INVALID_INPUT when a piece is not a string or contains `<|endofprompt|>`, or when the
+   *   stream ends with nothing to speak (empty, whitespace or punctuation only: no speech may be sampled for it);
+   *   the abort reason when `signal` aborts.
    */
   async *pieces(input: AsyncIterable<string> | Iterable<string>, signal?: AbortSignal): AsyncGenerator<Int32Array> {
     const maxBuffer = this.options.maxBuffer ?? 24;
@@ -117,6 +124,9 @@ export class TextIdStream {
     if (buffer.trim() !== '') {
       const ids = this.#encode(buffer);
       if (ids.length > 0) yield ids;
+    }
+    if (!this.#speech) {
+      throw invalidInput('The text stream ended with nothing to speak (it was empty, whitespace or punctuation only).');
     }
   }
 }

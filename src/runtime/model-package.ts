@@ -14,6 +14,11 @@ import { GraphSession } from './session.ts';
 export interface PackageFiles {
   /** Bytes of the file at `file.path`. */
   read(file: ManifestFile, signal?: AbortSignal): Promise<Uint8Array>;
+  /**
+   * Checks `files` against the manifest (sizes, SHA-256) without keeping their bytes, so that a broken file is found
+   * before any session is made. Optional: a source without it is checked file by file as it is read.
+   */
+  verify?(files: readonly ManifestFile[], signal?: AbortSignal): Promise<void>;
 }
 
 /** Options of {@link ModelPackage.session}. */
@@ -42,6 +47,18 @@ export class ModelPackage {
   /** Whether the package ships `graph` at all (the cloning graphs are optional). */
   has(graph: GraphName): boolean {
     return this.manifest.graphs[graph] !== undefined;
+  }
+
+  /**
+   * Checks every file in `paths` (sizes and hashes, as the source can) before anything is loaded, so a bad last file
+   * fails the load at once rather than after the sessions before it were made.
+   *
+   * @throws {TTSError} as the source's `verify` (ERR_ASSET_FETCH, ERR_ASSET_INTEGRITY); ERR_MODEL_FORMAT for a path
+   *   the manifest does not list.
+   */
+  async verify(paths: readonly string[], signal?: AbortSignal): Promise<void> {
+    const files = paths.map((path) => this.file(path));
+    await this.files.verify?.(files, signal);
   }
 
   /** Loads one graph variant (and its external data) and creates its session. */

@@ -26,12 +26,14 @@ export {
   type AddedTokenJson,
   type CosyVoiceAddedToken,
   type CosyVoiceSpecialToken,
+  type QwenAddedToken,
   type TokenizerJson,
 } from './tokenizer-json.ts';
 export {
   CosyVoiceTokenizer,
   type CosyVoiceTokenizerOptions,
   type DecodeOptions,
+  type EncodeOptions,
   type PromptAndTextIds,
 } from './tokenizer.ts';
 export {

@@ -340,6 +340,18 @@ function fractionWords(numerator: string, denominator: string): string | null {
   return `${cardinal(numerator)} ${denom}`;
 }
 
+/**
+ * A number in scientific notation: optional minus, a mantissa, `e`/`E`, an optionally signed exponent. Not inside a
+ * word or a dotted number (hex strings and versions keep their own reading).
+ */
+const SCIENTIFIC = /(?<![\w.-])(-?)(\d+(?:\.\d+)?)[eE]([+-]?)(\d+)(?![\w]|\.\d)/g;
+
+/** 6.02e23 → "six point zero two times ten to the power of twenty-three". */
+function scientificWords(sign = '', mantissa = '0', expSign = '', exponent = '0'): string {
+  const power = `${expSign === '-' ? 'minus ' : ''}${numberToWords(exponent.replace(/^0+(?=\d)/, ''))}`;
+  return `${sign === '-' ? 'minus ' : ''}${cardinal(mantissa)} times ten to the power of ${power}`;
+}
+
 /** a.m./p.m.; a final dot is kept (not consumed) when it also ends the sentence. */
 const AMPM = String.raw`([AaPp])\.?\s?[Mm]\b(?:\.(?!\s*$|\s+[A-Z]))?`;
 
@@ -372,6 +384,8 @@ export function normalizeEnglish(text: string): string {
     [/\bSt\.(?=\s+[A-Z])/g, () => 'Saint'],
     [/\bSt\.(?=[\s,;:)]|$)/g, () => 'Street'],
     [/\b([Nn])o\.\s?(?=\d)/g, (_m, n) => (n === 'N' ? 'Number ' : 'number ')],
+    // Scientific notation (1e308, 6.02e23, 1.5E-7), before anything can read its mantissa and exponent apart.
+    [SCIENTIFIC, (_m, sign, mantissa, expSign, exponent) => scientificWords(sign, mantissa, expSign, exponent)],
     [/#(?=\d)/g, () => 'number '],
     [/(\d)\s?(?:x|×|\*)\s?(?=\d)/g, (_m, a) => `${a ?? ''} times `],
     [/(\d)\s?\+\s?(?=\d)/g, (_m, a) => `${a ?? ''} plus `],

@@ -383,6 +383,13 @@ function halfWidth(text: string): string {
 }
 
 const RULES: readonly Rule[] = [
+  // Scientific notation (1e308, 6.02e23, 1.5E-7), before its mantissa and exponent can be read apart.
+  [
+    /(?<![\w.-])(-?)(\d+(?:\.\d+)?)[eE]([+-]?)(\d+)(?![\w]|\.\d)/g,
+    (_m, sign, mantissa, expSign, exponent) =>
+      `${sign === '-' ? '负' : ''}${readChineseNumber(mantissa ?? '0')}乘十的` +
+      `${expSign === '-' ? '负' : ''}${readChineseInteger((exponent ?? '0').replace(/^0+(?=\d)/, ''))}次方`,
+  ],
   // Arithmetic between numbers (before ranges and negatives claim the minus sign).
   [/(\d)\s?[+＋]\s?(?=\d)/g, (_m, a) => `${a ?? ''}加`],
   [/(\d)\s?[×*]\s?(?=\d)/g, (_m, a) => `${a ?? ''}乘`],

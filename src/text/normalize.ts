@@ -18,7 +18,9 @@
  *
  * Differences from upstream, only where it would crash or read garbage aloud: empty or whitespace-only text gives no
  * segments (`[]` / `''`) instead of `IndexError`; terminal escape sequences and control characters are removed first
- * ({@link stripControlCharacters}), whichever path the text then takes.
+ * ({@link stripControlCharacters}), whichever path the text then takes; on the Chinese path, spaces between words of
+ * scripts that use them (Arabic, Hebrew, Korean, accented Latin…) are kept ({@link replaceBlank}); numbers in
+ * scientific notation are read as such ("1e308" → "one times ten to the power of three hundred and eight").
  *
  * @see ../../../shared/spec/cosyvoice2-inference.md §2.1
  */
@@ -62,30 +64,29 @@ export function containsChinese(text: string): boolean {
   return CHINESE_CHAR.test(text);
 }
 
+/** Characters of scripts written without spaces between words: Han, kana, bopomofo, CJK and full-width punctuation. */
+const UNSPACED =
+  /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Bopomofo}\u3000-\u303f\u30fc\uff00-\uffef]/u;
+
 /**
- * Upstream `replace_blank`: delete every space except one whose both neighbours are non-space ASCII characters.
- * (Python's `text[i - 1]` at `i = 0` reads the last character; that quirk is kept. A space at the very end, which
- * would make upstream raise, is deleted.)
+ * Upstream `replace_blank`, which deletes every space except one whose both neighbours are non-space ASCII
+ * characters — so it also glued Arabic, Hebrew, Cyrillic, Korean or accented words together when the text had a
+ * Chinese character (issue #13). Here a space is deleted when a neighbour is a space, missing, or a character of a
+ * script written without spaces (Han, kana, CJK punctuation: exactly upstream's deletions within Chinese text); a
+ * space between two words of any other script is kept. (Python's `text[i - 1]` at `i = 0` reads the last character;
+ * that quirk is kept. A space at the very end, which would make upstream raise, is deleted.)
  *
  * @param text - Text.
- * @returns The text without spaces between non-ASCII characters.
+ * @returns The text without spaces next to CJK characters or other spaces.
  */
 export function replaceBlank(text: string): string {
   const chars = Array.from(text);
+  const spaced = (ch: string | undefined): boolean => ch !== undefined && ch !== ' ' && !UNSPACED.test(ch);
   let out = '';
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i] ?? '';
-    if (c === ' ') {
-      const next = chars[i + 1];
-      const prev = i === 0 ? chars[chars.length - 1] : chars[i - 1];
-      const isAsciiNonSpace = (ch: string | undefined): boolean =>
-        ch !== undefined && ch !== ' ' && (ch.codePointAt(0) ?? 0x80) < 0x80;
-      if (isAsciiNonSpace(next) && isAsciiNonSpace(prev)) {
-        out += c;
-      }
-    } else {
-      out += c;
-    }
+    const prev = i === 0 ? chars[chars.length - 1] : chars[i - 1];
+    if (c !== ' ' || (spaced(chars[i + 1]) && spaced(prev))) out += c;
   }
   return out;
 }

@@ -63,6 +63,9 @@ export const COSYVOICE_ADDED_TOKENS = [...QWEN_ADDED_TOKENS, ...COSYVOICE_SPECIA
 /** One of the 20 added (special) tokens of the CosyVoice 2 tokenizer. */
 export type CosyVoiceAddedToken = (typeof COSYVOICE_ADDED_TOKENS)[number];
 
+/** One of the three added tokens of the Qwen2 tokenizer (chat-model controls, meaningless to CosyVoice). */
+export type QwenAddedToken = (typeof QWEN_ADDED_TOKENS)[number];
+
 /** One of the 17 CosyVoice-specific special tokens. */
 export type CosyVoiceSpecialToken = (typeof COSYVOICE_SPECIAL_TOKENS)[number];
 

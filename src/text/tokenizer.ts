@@ -16,6 +16,7 @@ import {
   SPECIAL_TOKEN_IDS,
   buildCosyVoiceTokenizerJson,
   type CosyVoiceAddedToken,
+  type QwenAddedToken,
 } from './tokenizer-json.ts';
 
 /** Options of {@link CosyVoiceTokenizer.fromJson}. */
@@ -26,6 +27,17 @@ export interface CosyVoiceTokenizerOptions {
    * @defaultValue true
    */
   readonly verifySpecialTokens?: boolean;
+}
+
+/** Options of {@link CosyVoiceTokenizer.encode}. */
+export interface EncodeOptions {
+  /**
+   * Qwen's chat-model control tokens (`<|endoftext|>`, `<|im_start|>`, `<|im_end|>`) to read as the characters they are
+   * written with — the ids a tokenizer without them would give — instead of as their control id. The engine passes
+   * all three for user text: CosyVoice gives them no meaning, so text that contains them is quoting them.
+   * @defaultValue none (upstream: every added token written in the text becomes its id)
+   */
+  readonly literal?: readonly QwenAddedToken[];
 }
 
 /** Options of {@link CosyVoiceTokenizer.decode}. */
@@ -143,11 +155,14 @@ export class CosyVoiceTokenizer {
    * Tokenise `text` (no BOS/EOS; special tags become single ids).
    *
    * @param text - Any string (the engine passes normalised segments).
+   * @param options - See {@link EncodeOptions}.
    * @returns The ids.
    * @throws Error `ERR_INVALID_INPUT` when `text` is not a string.
    */
-  encode(text: string): Int32Array {
-    return Int32Array.from(this.#encode(text));
+  encode(text: string, options: EncodeOptions = {}): Int32Array {
+    const literal = options.literal ?? [];
+    if (literal.length === 0) return Int32Array.from(this.#encode(text));
+    return Int32Array.from(literalPieces(text, literal).flatMap((piece) => this.#encode(piece)));
   }
 
   /**
@@ -251,6 +266,26 @@ export class CosyVoiceTokenizer {
     }
     return this.#inner.encode(text, { add_special_tokens: false }).ids;
   }
+}
+
+/**
+ * `text` cut inside every occurrence of the `literal` tokens, right after their leading `<|`, so that no piece contains
+ * one whole. The cut is a boundary of Qwen's pre-tokeniser anyway (`<|` is a run of symbols and the token name
+ * starts with a letter), so encoding the pieces one by one gives the ids of the whole text under a tokenizer that
+ * lacks these tokens (a test checks it against such a tokenizer).
+ */
+function literalPieces(text: string, literal: readonly QwenAddedToken[]): string[] {
+  checkText(text);
+  const pieces: string[] = [];
+  let start = 0;
+  for (let at = text.indexOf('<|'); at !== -1; at = text.indexOf('<|', at + 2)) {
+    if (literal.some((token) => text.startsWith(token, at))) {
+      pieces.push(text.slice(start, at + 2));
+      start = at + 2;
+    }
+  }
+  pieces.push(text.slice(start));
+  return pieces;
 }
 
 function checkText(text: unknown): asserts text is string {

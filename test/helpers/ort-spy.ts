@@ -22,6 +22,8 @@ export interface OrtSpy {
   readonly ort: OrtModule;
   /** Every run started, in order. */
   readonly runs: SpiedRun[];
+  /** Sessions created through the module so far. */
+  created(): number;
   /** Replaces the listener (undefined: none). */
   onRun(listener: RunListener | undefined): void;
 }
@@ -40,7 +42,9 @@ export function spyOrt(ort: OrtModule): OrtSpy {
   const runs: SpiedRun[] = [];
   let listener: RunListener | undefined;
   const counts = new Map<SpiedGraph, number>();
+  let created = 0;
   const wrap = (session: OrtInferenceSession): OrtInferenceSession => {
+    created++;
     const graph = graphOf(session);
     return new Proxy(session, {
       get(target, key, receiver) {
@@ -64,6 +68,7 @@ export function spyOrt(ort: OrtModule): OrtSpy {
   return {
     ort: { ...ort, InferenceSession } as OrtModule,
     runs,
+    created: () => created,
     onRun: (next) => {
       listener = next;
     },

@@ -12,7 +12,15 @@ import { encodeWav } from '../../src/dsp/index.ts';
 import type { RequestMetrics } from '../../src/request/metrics.ts';
 import type { SynthesisOptions } from '../../src/request/options.ts';
 import { validateRequestOptions } from '../../src/request/options.ts';
-import { ENGINE_OPTIONS, openEngine, report, resolveVoice, UsageError } from './engine-args.ts';
+import {
+  ENGINE_OPTIONS,
+  openEngine,
+  openPackage,
+  readVoiceSource,
+  report,
+  resolveVoice,
+  UsageError,
+} from './engine-args.ts';
 
 const USAGE = `usage: npm run cli -- synth --model DIR (--prompt prompt.wav [--prompt-text "…"] | --voice voice.bin)
                           --text "…" --out out.wav [options]
@@ -105,7 +113,7 @@ export async function run(argv: string[]): Promise<number> {
     if (timeoutMs !== undefined && timeoutMs < 1) {
       throw new UsageError(`--timeout-ms must be a positive number of milliseconds (got "${values['timeout-ms']}").`);
     }
-    // the request options are checked before the engine is loaded (seconds) and the prompt cloned
+    // the request options are checked before the engine is loaded (seconds to minutes) and the prompt cloned
     const options: SynthesisOptions = {
       ...(seed === undefined ? {} : { seed }),
       ...(speed === undefined ? {} : { speed }),
@@ -115,9 +123,12 @@ export async function run(argv: string[]): Promise<number> {
       ...(values['cross-lingual'] === true ? { crossLingual: true } : {}),
     };
     validateRequestOptions(options, values.stream === true ? 'stream' : 'offline');
-    const engine = await openEngine(values);
+    // so are the package's files and the voice (a bad --prompt is reported before the sessions load)
+    const pkg = await openPackage(values);
+    const source = await readVoiceSource(pkg, values);
+    const engine = await openEngine(pkg, values);
     try {
-      const voice = await resolveVoice(engine, values);
+      const voice = await resolveVoice(engine, source);
       // the request starts here: loading the engine and the voice is not part of the budget
       const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs);
       const request = { voice, ...options, ...(signal === undefined ? {} : { signal }) };

@@ -5,9 +5,17 @@
  * A voice file holds what cloning computes once (prompt text ids, prompt speech tokens, prompt mel, x-vector), so
  * later synthesis needs neither the speech tokenizer nor CAM++.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ENGINE_OPTIONS, openEngine, report, resolveVoice, UsageError } from './engine-args.ts';
+import {
+  ENGINE_OPTIONS,
+  openEngine,
+  openPackage,
+  readVoiceSource,
+  report,
+  resolveVoice,
+  UsageError,
+} from './engine-args.ts';
 
 const USAGE = `usage: npm run cli -- voice create --model DIR --prompt prompt.wav [--prompt-text "…"] --out voice.bin
        npm run cli -- voice info --model DIR --voice voice.bin`;
@@ -30,22 +38,26 @@ export async function run(argv: string[]): Promise<number> {
     if (action === 'create' && values.out === undefined) throw new UsageError('--out <voice.bin> is required.');
     if (action === 'create' && values.prompt === undefined) throw new UsageError('--prompt <prompt.wav> is required.');
     if (action === 'info' && values.voice === undefined) throw new UsageError('--voice <voice.bin> is required.');
-    const engine = await openEngine(values);
+    const pkg = await openPackage(values);
+    // the voice file or the prompt is read and checked before the sessions load
+    const source = await readVoiceSource(pkg, values);
+    if (action === 'info') {
+      if (source.kind !== 'voice-file') throw new UsageError('voice info reads --voice <voice.bin>.');
+      const { voice } = source;
+      console.log(
+        JSON.stringify({
+          model: voice.model,
+          promptTextIds: voice.promptTextIds.length,
+          promptTokens: voice.promptTokens.length,
+          promptSeconds: voice.promptTokens.length / pkg.manifest.config.tokenFrameRate,
+          createdAt: voice.createdAt === undefined ? null : new Date(voice.createdAt).toISOString(),
+        }),
+      );
+      return 0;
+    }
+    const engine = await openEngine(pkg, values);
     try {
-      if (action === 'info') {
-        const voice = engine.loadVoice(new Uint8Array(await readFile(values.voice ?? '')));
-        console.log(
-          JSON.stringify({
-            model: voice.model,
-            promptTextIds: voice.promptTextIds.length,
-            promptTokens: voice.promptTokens.length,
-            promptSeconds: voice.promptTokens.length / engine.constants.tokenFrameRate,
-            createdAt: voice.createdAt === undefined ? null : new Date(voice.createdAt).toISOString(),
-          }),
-        );
-        return 0;
-      }
-      const voice = await resolveVoice(engine, { prompt: values.prompt, 'prompt-text': values['prompt-text'] });
+      const voice = await resolveVoice(engine, source);
       const bytes = engine.saveVoice(voice);
       await writeFile(values.out ?? '', bytes);
       console.log(
