@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { WorkerHandle } from '../../../src/core/spawn-worker.ts';
+import { stageHosts } from '../../../src/core/worker-hosts.ts';
 import { TTSError } from '../../../src/errors.ts';
 
 /** A worker that receives messages and never replies; counts real terminations. */
@@ -57,5 +58,18 @@ describe('WorkerHandle settles pending calls when its worker stops', () => {
       code: 'ERR_WORKER_CRASHED',
       message: 'The flow worker crashed: RangeError: out of memory',
     });
+  });
+});
+
+describe('stage hosts over a dead worker', () => {
+  it("a request's cancel fan-out settles (the pipeline awaits it after a failure)", async () => {
+    const { worker, handle } = start();
+    const hosts = stageHosts(handle, handle, handle);
+    worker.terminate();
+    const settled = await Promise.allSettled([hosts.lm.cancel('req-1'), hosts.vocoder.cancel('req-1')]);
+    expect(settled.map((s) => (s.status === 'rejected' ? (s.reason as TTSError).code : s.status))).toEqual([
+      'ERR_WORKER_CRASHED',
+      'ERR_WORKER_CRASHED',
+    ]);
   });
 });
