@@ -42,12 +42,14 @@ import type { ModelManifest } from './loader/manifest.ts';
 import { fetchManifest } from './loader/remote-package.ts';
 import type { ModelSource } from './loader/source.ts';
 import { resolveBaseUrl } from './loader/source.ts';
+import type { ByteStore } from './loader/store.ts';
 import { CacheApiStore, NO_STORE } from './loader/store.ts';
 import type { VoiceProfile } from './models/voice/voice-profile.ts';
 import { deserializeVoice, serializeVoice, voiceExpectation } from './models/voice/voice-profile.ts';
 import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
+import type { StorageFailure } from './base/storage-failure.ts';
 
 /** Overridable asset locations (house style §1.7). */
 export interface CosyVoiceAssets {
@@ -185,7 +187,8 @@ export class CosyVoice {
     const base = (globalThis as { location?: { href: string } }).location?.href;
     const baseUrl = resolveBaseUrl(options.model, base);
     const cache = options.cache ?? 'cache-api';
-    const store = cache === 'cache-api' && CacheApiStore.available() ? new CacheApiStore() : NO_STORE;
+    const progress = new LoadProgress(options.onProgress);
+    const store = cacheStore(cache, progress);
     const manifest = await fetchManifest(baseUrl, { store, ...(signal ? { signal } : {}) });
     if (cache === 'cache-api') void requestPersistentStorage();
     const decisionKey = `${caps.adapter.vendor}/${caps.adapter.architecture}/${manifest.modelId}`;
@@ -213,7 +216,6 @@ export class CosyVoice {
             ['acoustic', ['flow', 'vocoder']],
           ];
     const handles = roles.map(([role]) => new WorkerHandle(role, factories[role]()));
-    const progress = new LoadProgress(options.onProgress);
     progress.start(
       roles
         .flatMap(([, stages]) =>
@@ -244,8 +246,8 @@ export class CosyVoice {
             handle.guard(
               handle.remote.init(
                 config,
-                Comlink.proxy((p: WorkerFileProgress) => {
-                  progress.file(p);
+                Comlink.proxy((p: WorkerFileProgress | StorageFailure) => {
+                  progress.fromWorker(p);
                 }),
               ),
             ),
@@ -548,8 +550,8 @@ export class CosyVoice {
               ? {}
               : { ortWasmPaths: this.options.assets.ortWasmPaths }),
           },
-          Comlink.proxy((p: WorkerFileProgress) => {
-            progress.file(p);
+          Comlink.proxy((p: WorkerFileProgress | StorageFailure) => {
+            progress.fromWorker(p);
           }),
         ),
       );
@@ -586,4 +588,24 @@ export class CosyVoice {
     if (player !== undefined) await (await player.catch(() => undefined))?.dispose();
     this.#events.clear();
   }
+}
+
+/**
+ * The main thread's store (the manifest, for offline starts). The cache's failures become the load's `storage`
+ * warning, and so does a Cache API missing where `'cache-api'` was asked for (the workers see the same realm kind).
+ */
+function cacheStore(cache: 'cache-api' | 'none', progress: LoadProgress): ByteStore {
+  if (cache !== 'cache-api') return NO_STORE;
+  if (!CacheApiStore.available()) {
+    progress.storage({
+      reason: 'unavailable',
+      message: 'The Cache API is not available here (it needs a secure context: HTTPS or localhost).',
+    });
+    return NO_STORE;
+  }
+  return new CacheApiStore({
+    onFailure: (failure) => {
+      progress.storage(failure);
+    },
+  });
 }

@@ -3,6 +3,7 @@
  * tiny emitter whose `on()` returns an unsubscribe function.
  */
 import type { Device, Dtype, Stage } from './base/stages.ts';
+import type { StorageFailureReason } from './base/storage-failure.ts';
 
 /** Progress while a model package is fetched and its sessions created. */
 export type LoadProgressEvent =
@@ -28,7 +29,14 @@ export type LoadProgressEvent =
       readonly dtype: Dtype;
       readonly ms: number;
     }
-  | { readonly type: 'ready'; readonly devices: Readonly<Partial<Record<Stage, Device>>> };
+  | { readonly type: 'ready'; readonly devices: Readonly<Partial<Record<Stage, Device>>> }
+  /**
+   * A warning, at most once per load: the model cache could not keep the files, so the load goes on from memory and
+   * the model will be downloaded again next time. `reason`: `'quota'` (storage full, or a private window's small
+   * quota), `'unavailable'` (no usable Cache API here), `'error'` (the cache failed, e.g. Chromium's "Unexpected
+   * internal error" in a private window). `message` has the browser's own words.
+   */
+  | { readonly type: 'storage'; readonly reason: StorageFailureReason; readonly message: string };
 
 /** Events while synthesising and playing. */
 export type RuntimeEvent =

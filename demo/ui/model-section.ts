@@ -1,14 +1,15 @@
 /**
  * Section 1: choose a package (the bundled tiny one, a URL, `hf:org/repo`), load it with progress (MB, speed, time
  * left), show the device each stage runs on and what the browser offers, storage used/available, the `persist()`
- * result, and delete the cached model.
+ * result (or, when the browser would not keep the model, that it will be downloaded again), and delete the cached
+ * model.
  */
 import { CosyVoice } from 'cosyvoice-web';
 import type { DeviceRequest, WorkerFactories } from 'cosyvoice-web';
 import { $, describeError, onClick, setStatus } from './dom.ts';
 import { LoadProgress } from './load-progress.ts';
 import type { AppState } from './state.ts';
-import { deleteCachedModels, describePersistence, describeStorage } from './storage-panel.ts';
+import { deleteCachedModels, describePersistence, describeStorage, describeStorageWarning } from './storage-panel.ts';
 
 const TINY_URL = new URL('models/tiny/', location.href).href;
 
@@ -47,6 +48,7 @@ export function setUpModelSection(state: AppState, workers: WorkerFactories, onL
     setStatus('load-status', 'Loading…');
     const progress = new LoadProgress(performance.now());
     let readyText: string | undefined;
+    let notKept: string | undefined;
     try {
       state.tts = await CosyVoice.create({
         model: location_.value.trim(),
@@ -62,6 +64,8 @@ export function setUpModelSection(state: AppState, workers: WorkerFactories, onL
                 ? readyText
                 : `Downloading ${progress.describe(e.loaded, e.total, performance.now())}`,
             );
+          } else if (e.type === 'storage') {
+            notKept = describeStorageWarning(e);
           } else if (e.type === 'ready') {
             readyText = `Ready: ${Object.entries(e.devices)
               .map(([stage, device]) => `${stage} on ${device}`)
@@ -76,7 +80,7 @@ export function setUpModelSection(state: AppState, workers: WorkerFactories, onL
     } finally {
       void refreshStorage();
     }
-    setStatus('persistence', await describePersistence());
+    setStatus('persistence', notKept ?? (await describePersistence()));
     onLoaded();
   });
 

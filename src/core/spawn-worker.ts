@@ -28,12 +28,17 @@ export const defaultWorkers: WorkerFactories = {
     new Worker(new URL('../../workers/voice.worker.js', import.meta.url), { type: 'module', name: 'tts-voice' }),
 };
 
-/** A started worker: its comlink proxy and a promise that rejects if it crashes. */
+/** A started worker: its comlink proxy and a promise that rejects if it crashes or stops. */
 export class WorkerHandle {
   readonly remote: Comlink.Remote<StageWorker>;
-  /** Rejects with ERR_WORKER_CRASHED when the worker reports an uncaught error or cannot deserialize a message. */
+  /**
+   * Rejects with ERR_WORKER_CRASHED when the worker reports an uncaught error, cannot deserialize a message or is
+   * terminated by anyone else, and with ERR_DISPOSED when {@link WorkerHandle.terminate} stops it: either way every
+   * pending and later call through {@link WorkerHandle.guard} settles (a stopped worker never answers).
+   */
   readonly crashed: Promise<never>;
   #terminated = false;
+  #stop: (error: TTSError) => void = () => undefined;
 
   constructor(
     readonly role: WorkerRole,
@@ -42,33 +47,46 @@ export class WorkerHandle {
     installRpc();
     this.remote = Comlink.wrap<StageWorker>(worker);
     this.crashed = new Promise<never>((_, reject) => {
-      const fail = (detail: string): void => {
-        reject(
-          new TTSError('ERR_WORKER_CRASHED', `The ${role} worker crashed: ${detail}`, { details: { worker: role } }),
-        );
-      };
-      worker.addEventListener('error', (event) => {
-        // handled here: every pending and later call rejects with ERR_WORKER_CRASHED carrying the message, so the
-        // browser need not also report it as an uncaught error of the page
-        event.preventDefault();
-        fail(event.message || 'uncaught error');
-      });
-      worker.addEventListener('messageerror', () => {
-        fail('a message could not be deserialized');
-      });
+      this.#stop = reject;
     });
+    const fail = (detail: string): void => {
+      this.#stop(
+        new TTSError('ERR_WORKER_CRASHED', `The ${role} worker crashed: ${detail}`, { details: { worker: role } }),
+      );
+    };
+    worker.addEventListener('error', (event) => {
+      // handled here: every pending and later call rejects with ERR_WORKER_CRASHED carrying the message, so the
+      // browser need not also report it as an uncaught error of the page
+      event.preventDefault();
+      fail(event.message || 'uncaught error');
+    });
+    worker.addEventListener('messageerror', () => {
+      fail('a message could not be deserialized');
+    });
+    // A worker terminated from outside (app code holding it from its factory, a test) fires no event at all: hear
+    // of it here, or its pending calls would wait forever.
+    const terminateWorker = worker.terminate.bind(worker);
+    worker.terminate = () => {
+      if (!this.#terminated) fail('it was terminated');
+      terminateWorker();
+    };
     this.crashed.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
   }
 
-  /** Races a call against the worker crashing. */
+  /** Races a call against the worker crashing or being stopped. */
   guard<T>(call: Promise<T>): Promise<T> {
     return Promise.race([call, this.crashed]);
   }
 
-  /** Stops the worker (its WASM heap is only reclaimed this way, landscape §6). */
+  /** Stops the worker (its WASM heap is only reclaimed this way, landscape §6); pending calls reject with ERR_DISPOSED. */
   terminate(): void {
     if (this.#terminated) return;
     this.#terminated = true;
+    this.#stop(
+      new TTSError('ERR_DISPOSED', `The ${this.role} worker was stopped (disposed, or its load was cancelled).`, {
+        details: { worker: this.role },
+      }),
+    );
     this.remote[Comlink.releaseProxy]();
     this.worker.terminate();
   }

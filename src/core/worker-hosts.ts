@@ -6,18 +6,21 @@ import type { StageHosts } from '../stages/pipeline.ts';
 import { Comlink } from './rpc.ts';
 import type { WorkerHandle } from './spawn-worker.ts';
 
-/** Stage hosts over worker handles: ports are transferred, calls race the worker crashing. */
+/**
+ * Stage hosts over worker handles: ports are transferred, every call (cancel too) races the worker crashing, so a
+ * dead worker — which never answers — cannot leave a request waiting on it.
+ */
 export function stageHosts(lm: WorkerHandle, flow: WorkerHandle, vocoder: WorkerHandle): StageHosts {
   const t = <P extends object>(port: P): P => Comlink.transfer(port, [port as unknown as Transferable]);
   return {
     lm: {
       run: (job, tokenPort, textPort) =>
         lm.guard(lm.remote.lmRun(job, t(tokenPort), textPort === undefined ? undefined : t(textPort))),
-      cancel: (id) => lm.remote.cancel(id),
+      cancel: (id) => lm.guard(lm.remote.cancel(id)),
     },
     flow: {
       run: (job, tokenPort, melPort) => flow.guard(flow.remote.flowRun(job, t(tokenPort), t(melPort))),
-      cancel: (id) => flow.remote.cancel(id),
+      cancel: (id) => flow.guard(flow.remote.cancel(id)),
     },
     vocoder: {
       run: (job, melPort, pcmPort) =>
@@ -28,7 +31,7 @@ export function stageHosts(lm: WorkerHandle, flow: WorkerHandle, vocoder: Worker
             t(pcmPort),
           ),
         ),
-      cancel: (id) => vocoder.remote.cancel(id),
+      cancel: (id) => vocoder.guard(vocoder.remote.cancel(id)),
     },
   };
 }

@@ -40,7 +40,7 @@ export interface FetchedFile {
   readonly data: Uint8Array;
   /** Served entirely from the store. */
   readonly fromCache: boolean;
-  /** Stored for next time (false when the quota refused it or no store was given). */
+  /** Stored for next time (false when the store could not keep it, or no store was given). */
   readonly stored: boolean;
 }
 
@@ -50,7 +50,8 @@ const DEFAULT_CHUNK = 16 * 1024 * 1024;
  * Downloads (or reads from the store) a file and verifies its size and SHA-256.
  *
  * @throws {TTSError} ERR_ASSET_FETCH (HTTP status or network failure after retries; details: url, status),
- *   ERR_ASSET_INTEGRITY (size or hash mismatch; details: url, expected, actual). Aborts reject with the signal's reason.
+ *   ERR_ASSET_INTEGRITY (size or hash mismatch; details: url, expected, actual), ERR_STORAGE_QUOTA (not even memory
+ *   can hold the file; a store that cannot keep it is no error). Aborts reject with the signal's reason.
  */
 export async function fetchVerified(request: FileRequest, options: FetchFileOptions = {}): Promise<FetchedFile> {
   const store = options.store ?? NO_STORE;
@@ -76,6 +77,20 @@ export async function fetchVerified(request: FileRequest, options: FetchFileOpti
   return { data, fromCache: false, stored };
 }
 
+/** The download buffer; a file that does not fit in memory is the one storage failure nothing can work around. */
+function allocate(request: FileRequest): Uint8Array {
+  try {
+    return new Uint8Array(request.bytes);
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new TTSError(
+      'ERR_STORAGE_QUOTA',
+      `${request.url}: not enough memory to hold the file (${request.bytes} bytes): ${cause.message}. Close other tabs, or use a smaller variant of the model (e.g. int8 or q4).`,
+      { cause, details: { url: request.url, bytes: request.bytes } },
+    );
+  }
+}
+
 function ranges(total: number, chunk: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let start = 0; start < total; start += chunk) out.push([start, Math.min(total, start + chunk)]);
@@ -89,7 +104,7 @@ async function deleteParts(request: FileRequest, store: ByteStore, chunk: number
 
 async function download(request: FileRequest, store: ByteStore, options: FetchFileOptions): Promise<Uint8Array> {
   const chunk = Math.max(1, options.chunkBytes ?? DEFAULT_CHUNK);
-  const buffer = new Uint8Array(request.bytes);
+  const buffer = allocate(request);
   const parts = ranges(request.bytes, chunk);
   const multipart = parts.length > 1;
   let loaded = 0;

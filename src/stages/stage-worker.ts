@@ -15,6 +15,7 @@ import type { VoiceProfile } from '../models/voice/voice-profile.ts';
 import { VoiceCloner } from '../models/voice/voice-cloner.ts';
 import type { PromptAudio } from '../models/voice/voice-cloner.ts';
 import type { Device, Dtype, Stage } from '../base/stages.ts';
+import type { StorageFailure } from '../base/storage-failure.ts';
 import { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule, OrtWasmPaths } from '../runtime/ort.ts';
 import { configureOrt, loadOrt, ortVersion } from '../runtime/ort.ts';
@@ -98,10 +99,19 @@ export class StageWorker {
 
   constructor(private readonly hosted: readonly Stage[]) {}
 
-  /** Downloads (or reads from cache) this worker's files and creates its sessions. */
-  async init(config: StageWorkerConfig, onProgress?: (p: WorkerFileProgress) => void): Promise<StageReady[]> {
+  /**
+   * Downloads (or reads from cache) this worker's files and creates its sessions. `onProgress` also receives the
+   * cache's first failure (a {@link StorageFailure}: the load goes on from memory).
+   */
+  async init(
+    config: StageWorkerConfig,
+    onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
+  ): Promise<StageReady[]> {
     const manifest = parseManifest(config.manifest);
-    const store = config.cache === 'cache-api' && CacheApiStore.available() ? new CacheApiStore() : NO_STORE;
+    const store =
+      config.cache === 'cache-api' && CacheApiStore.available()
+        ? new CacheApiStore(onProgress === undefined ? {} : { onFailure: onProgress })
+        : NO_STORE;
     const files = new RemotePackageFiles(config.baseUrl, {
       store,
       ...(onProgress === undefined ? {} : { onProgress: throttled(onProgress, (f) => f.stage) }),

@@ -2,28 +2,10 @@
  * The public API end to end in Chromium: CosyVoice with its real workers (LM, flow, vocoder) on the tiny fixture
  * package, with and without cross-origin isolation (projects), on WASM and on WebGPU (SwiftShader adapter).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { serializeVoice } from '../../src/models/voice/voice-profile.ts';
-import { parseManifest } from '../../src/loader/manifest.ts';
-import { floats, ints, maxAbsDiff, need, readNpz } from '../helpers/npz.ts';
-import { goldenVoice } from '../helpers/voice.ts';
+import { floats, ints, maxAbsDiff, need } from '../helpers/npz.ts';
 import { E2E_TOLERANCE, expectedAudio, goldenRequest, LONG_STREAM, MODES, seedOf } from '../helpers/request-goldens.ts';
 import { expect, test } from './fixtures.ts';
-
-const ROOT = join(import.meta.dirname, '../..');
-const GOLDEN = join(ROOT, 'test/fixtures/golden');
-const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
-const manifest = parseManifest(
-  JSON.parse(readFileSync(join(ROOT, 'test/fixtures/tiny-package/manifest.json'), 'utf8')),
-);
-const texts = JSON.parse(readFileSync(join(GOLDEN, 'texts.json'), 'utf8')) as Record<string, { text: string }>;
-const ZH = texts['zh']?.text ?? '';
-const SEED = Number((need(e2e, 'seed').data as BigInt64Array)[0]);
-
-/** The reference's voice for the fixture, and as a voice file (what an app would have saved). */
-const GOLDEN_VOICE = goldenVoice({ manifest });
-const VOICE = Array.from(serializeVoice(GOLDEN_VOICE));
+import { e2e, GOLDEN_VOICE, SEED, texts, VOICE, ZH } from './tiny-golden.ts';
 
 test.describe('CosyVoice on WASM', () => {
   test('loads with progress that adds up, and delivers the reference audio for the seed', async ({ openPage }) => {

@@ -155,6 +155,10 @@ export interface AbortProbeApi {
   run(request: AbortProbeRequest): Promise<AbortProbeResult>;
 }
 
+/** An operation's value, or the code (`TTSError.code`, else the error's name) and message it failed with. */
+export type Attempt<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: string; readonly message: string };
+
 /** `window.tts` of the `tts` page (public API end to end). */
 export interface TtsPageApi {
   create(options: {
@@ -163,6 +167,10 @@ export interface TtsPageApi {
     readonly dtype?: string;
     readonly topology?: 'split' | 'merged';
     readonly cache?: 'cache-api' | 'none';
+    /** Make `Cache.put` reject in the page and in every worker of this load (see pages/cache-fault.ts). */
+    readonly cacheFault?: 'internal' | 'quota';
+    /** Abort the load before it starts, at its first downloaded bytes, or once every byte is in (sessions). */
+    readonly abortOn?: 'start' | 'download' | 'sessions';
   }): Promise<
     | {
         readonly ok: true;
@@ -227,5 +235,17 @@ export interface TtsPageApi {
     seed: number,
     stride: number,
   ): Promise<{ chunkSamples: number[]; wave: number[]; segmentTokens: number[][]; tokens: number; heldFirst: boolean }>;
+  /** Clones a voice from the recording at `url`; the prompt tokens, or the failure. */
+  tryClone(url: string, transcript: string): Promise<Attempt<number[]>>;
+  /** Synthesises; aborts before the call, on the next task after it (the LM is at work), or at the first audio. */
+  trySynthesize(text: string, seed: number, abortOn?: 'before' | 'started' | 'first-audio'): Promise<Attempt<number[]>>;
+  /** Starts a stream, terminates the `role` worker after its first chunk, reports what the pending and a later call got. */
+  killWorkerDuringStream(
+    role: 'lm' | 'flow' | 'vocoder',
+    text: string,
+    seed: number,
+  ): Promise<{ firstWhileHeld: boolean; pending: string; message: string; later: string }>;
+  /** Entries in the library's model cache. */
+  cachedEntries(): Promise<number>;
   dispose(): Promise<void>;
 }

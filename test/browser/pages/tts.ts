@@ -4,14 +4,18 @@
  */
 import { CosyVoice } from '../../../src/index.ts';
 import type { DeviceRequest, DtypeRequest, LoadProgressEvent, VoiceProfile } from '../../../src/index.ts';
-import type { TtsPageApi } from './api.ts';
+import type { Attempt, TtsPageApi } from './api.ts';
 import { heldText } from '../../helpers/held-text.ts';
 import { joinSamples, strided } from '../../helpers/audio.ts';
+import type { CacheFault } from './cache-fault.ts';
+import { installCacheFault } from './cache-fault.ts';
 
 /** Every worker the page created, by role (the crash test makes one throw; see tts-flow.worker.ts). */
 const created = new Map<string, Worker[]>();
+/** Query of the worker URLs: `?cacheFault=…` makes the workers' Cache API fail (see worker-hooks.ts). */
+let workerQuery = '';
 const worker = (file: string, name: string) => () => {
-  const w = new Worker(new URL(file, import.meta.url), { type: 'module', name });
+  const w = new Worker(new URL(file + workerQuery, import.meta.url), { type: 'module', name });
   created.set(name, [...(created.get(name) ?? []), w]);
   return w;
 };
@@ -37,10 +41,35 @@ function errorCode(error: unknown): string {
   return (error as { code?: string; name?: string }).code ?? (error as { name?: string }).name ?? String(error);
 }
 
+/** Runs `run`; a failure is reported as its code and message (plain JSON for the test). */
+async function attempt<T>(run: () => Promise<T>): Promise<Attempt<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    return { ok: false, code: errorCode(error), message: (error as Error).message };
+  }
+}
+
+/** The moments of a load at which `create({ abortOn })` aborts. */
+function loadAborter(abortOn: 'start' | 'download' | 'sessions' | undefined, controller: AbortController) {
+  if (abortOn === 'start') controller.abort();
+  return (e: LoadProgressEvent): void => {
+    if (abortOn === 'download' && e.type === 'file-progress') controller.abort();
+    // every byte is in: the workers are creating their sessions
+    if (abortOn === 'sessions' && e.type === 'load-progress' && e.fraction === 1) controller.abort();
+  };
+}
+
 const api: TtsPageApi = {
   async create(options) {
     const events: LoadProgressEvent[] = [];
     const started = performance.now();
+    if (options.cacheFault !== undefined) {
+      installCacheFault(options.cacheFault);
+      workerQuery = `?cacheFault=${options.cacheFault satisfies CacheFault}`;
+    }
+    const controller = new AbortController();
+    const abortWhen = loadAborter(options.abortOn, controller);
     try {
       tts = await CosyVoice.create({
         model: new URL(options.model ?? '/fixtures/tiny-package/', location.href).href,
@@ -49,10 +78,16 @@ const api: TtsPageApi = {
         topology: options.topology ?? 'split',
         cache: options.cache ?? 'none',
         assets: { workers, ortWasmPaths: '/node_modules/onnxruntime-web/dist/' },
-        onProgress: (e) => events.push(e),
+        onProgress: (e) => {
+          events.push(e);
+          abortWhen(e);
+        },
+        signal: controller.signal,
       });
     } catch (error) {
       return { ok: false, code: errorCode(error), message: (error as Error).message, events: [] };
+    } finally {
+      workerQuery = '';
     }
     return {
       ok: true,
@@ -243,6 +278,65 @@ const api: TtsPageApi = {
     }
     const wave = Array.from(strided(joinSamples(chunks.map((samples) => ({ samples }))), stride));
     return { chunkSamples: chunks.map((c) => c.length), wave, segmentTokens: [], tokens: step.value.tokens, heldFirst };
+  },
+
+  tryClone(url, transcript) {
+    return attempt(async () => {
+      const blob = await (await fetch(url)).blob();
+      const cloned = await need().cloneVoice(blob, { transcript });
+      return Array.from(cloned.promptTokens);
+    });
+  },
+
+  trySynthesize(text, seed, abortOn) {
+    const t = need();
+    const controller = new AbortController();
+    if (abortOn === 'before') controller.abort();
+    const offs = [
+      t.on('first-audio', () => {
+        if (abortOn === 'first-audio') controller.abort();
+      }),
+    ];
+    const running = attempt(async () => {
+      const audio = await t.synthesize(text, { voice: voice as VoiceProfile, seed, signal: controller.signal });
+      return Array.from(audio.samples);
+    });
+    // the next task: the request has been handed to the workers and the LM is at work
+    if (abortOn === 'started') {
+      setTimeout(() => {
+        controller.abort();
+      }, 0);
+    }
+    return running.finally(() => {
+      for (const off of offs) off();
+    });
+  },
+
+  async killWorkerDuringStream(role, text, seed) {
+    const t = need();
+    const killed = created.get(`tts-${role}`)?.at(-1);
+    if (killed === undefined) throw new Error(`no ${role} worker`);
+    // held open after its opening, so the request is provably still running when the worker dies
+    const held = heldText([text, ' '], [text]);
+    const stream = t.stream(held.stream, { voice: voice as VoiceProfile, seed });
+    const first = await stream.next();
+    const firstWhileHeld = first.done !== true && first.value.samples.length > 0 && !held.released();
+    killed.terminate(); // what the browser or app code does to a worker: no error event, it just stops
+    held.release();
+    const pending = await attempt(async () => {
+      for (let s = await stream.next(); s.done !== true; s = await stream.next());
+    });
+    const later = await attempt(() => t.synthesize(text, { voice: voice as VoiceProfile, seed }));
+    return {
+      firstWhileHeld,
+      pending: pending.ok ? 'resolved' : pending.code,
+      message: pending.ok ? '' : pending.message,
+      later: later.ok ? 'resolved' : later.code,
+    };
+  },
+
+  async cachedEntries() {
+    return (await (await caches.open('cosyvoice-web-models')).keys()).length;
   },
 
   async dispose() {

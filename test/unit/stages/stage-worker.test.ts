@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../src/loader/manifest.ts';
+import type { StorageFailure } from '../../../src/base/storage-failure.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from '../../../src/stages/stage-worker.ts';
 import { StageWorker } from '../../../src/stages/stage-worker.ts';
 import { startServer } from '../../browser/server.ts';
@@ -33,8 +34,10 @@ function config(overrides: Partial<StageWorkerConfig>): StageWorkerConfig {
 describe('StageWorker (what a worker exposes), in Node over HTTP', () => {
   it('downloads its stage files with throttled progress and reports the placement', async () => {
     const worker = new StageWorker(['vocoder']);
-    const progress: WorkerFileProgress[] = [];
-    const ready = await worker.init(config({}), (p) => progress.push(p));
+    const reports: Array<WorkerFileProgress | StorageFailure> = [];
+    const ready = await worker.init(config({}), (p) => reports.push(p));
+    const progress = reports.filter((p): p is WorkerFileProgress => !('reason' in p));
+    expect(progress).toHaveLength(reports.length); // cache: 'none' keeps nothing, so nothing can fail to be kept
     expect(ready).toMatchObject([{ stage: 'vocoder', device: 'wasm', dtype: 'fp32' }]);
     const done = progress.filter((p) => p.done).map((p) => p.file);
     expect(done.sort()).toEqual(['hift_decoder.fp32.onnx', 'hift_f0.fp32.onnx']);

@@ -1,0 +1,197 @@
+/**
+ * The browser half of the bad-input/fault table (issue #13.6), through the public `CosyVoice` API on the tiny test
+ * package: every fault ends in its typed code (or the signal's `AbortError`), never a hang, and then the page speaks
+ * the reference audio for the seed — on the same instance wherever one exists (a fault while loading leaves none, so
+ * the next load on the same page must work; a killed worker leaves a crashed instance by contract, so disposing it
+ * and creating a new one must work). Network faults are made with Playwright's `page.route` (which sees the workers'
+ * requests); cache faults are in storage.browser.test.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page, Route } from '@playwright/test';
+import { maxAbsDiff } from '../helpers/npz.ts';
+import { expect, test } from './fixtures.ts';
+import { GOLDEN_VOICE, manifest, REFERENCE, SEED, texts, TINY_PACKAGE, VOICE, ZH } from './tiny-golden.ts';
+
+const PROMPT_TEXT = texts['prompt']?.text ?? '';
+const PROMPT_URL = '/shared-data/prompts/zero_shot_prompt.wav';
+
+/**
+ * Time budget per model load (workers started, files fetched, sessions created, maybe a synthesis after it): measured
+ * up to ~40 s on a loaded 2-core machine, so 3× that. Each test's timeout is this times the loads it makes.
+ */
+const LOAD_BUDGET_MS = 120_000;
+
+/** The fp32 file of a graph of the package. */
+function graphFile(graph: 'flow_step' | 'speech_tokenizer'): string {
+  const file = manifest.graphs[graph]?.fp32?.file;
+  if (file === undefined) throw new Error(`the tiny package has no fp32 ${graph}`);
+  return file;
+}
+
+/** A model file's bytes as the package has them. */
+function packageFile(path: string): Buffer {
+  return readFileSync(join(TINY_PACKAGE, path));
+}
+
+/** Network faults on one package file, made in the route handler. */
+const NETWORK_FAULTS = [
+  {
+    fault: 'HTTP 404',
+    code: 'ERR_ASSET_FETCH',
+    handle: (route: Route) => route.fulfill({ status: 404, body: 'not found' }),
+  },
+  {
+    fault: 'HTTP 500',
+    code: 'ERR_ASSET_FETCH',
+    handle: (route: Route) => route.fulfill({ status: 500, body: 'server error' }),
+  },
+  {
+    // the server's copy is cut short: a consistent response with fewer bytes than the manifest's size
+    fault: 'a truncated file',
+    code: 'ERR_ASSET_INTEGRITY',
+    handle: (route: Route, path: string) => {
+      const bytes = packageFile(path);
+      return route.fulfill({ status: 200, body: bytes.subarray(0, bytes.length >> 1) });
+    },
+  },
+  {
+    // the connection drops mid-body on every attempt: the loader resumes with Range requests, then gives up
+    fault: 'a connection cut mid-body',
+    code: 'ERR_ASSET_FETCH',
+    handle: (route: Route, path: string) =>
+      route.continue({ url: `${route.request().url()}?abortAfter=${packageFile(path).length >> 3}` }),
+  },
+  {
+    fault: 'a hash mismatch (one byte changed, same size)',
+    code: 'ERR_ASSET_INTEGRITY',
+    handle: (route: Route, path: string) => {
+      const bytes = Buffer.from(packageFile(path));
+      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;
+      return route.fulfill({ status: 200, body: bytes });
+    },
+  },
+] as const;
+
+/** Routes requests for `path` through `handle` until the returned function removes the route. */
+async function faultOn(
+  page: Page,
+  path: string,
+  handle: (route: Route, path: string) => Promise<void>,
+): Promise<() => Promise<void>> {
+  const pattern = new RegExp(`/${path.replace(/\./g, '\\.')}$`);
+  const handler = (route: Route) => handle(route, path);
+  await page.route(pattern, handler);
+  return () => page.unroute(pattern, handler);
+}
+
+/** Synthesises on the loaded instance and expects the reference audio for the seed. */
+async function expectReferenceAudio(page: Page, label: string): Promise<void> {
+  const audio = await page.evaluate(({ text, seed }) => window.tts.trySynthesize(text, seed), { text: ZH, seed: SEED });
+  expect(audio.ok, `${label}: ${audio.ok ? '' : audio.message}`).toBe(true);
+  if (!audio.ok) return;
+  expect(audio.value.length, label).toBe(REFERENCE.length);
+  expect(maxAbsDiff(Float32Array.from(audio.value), REFERENCE), label).toBeLessThan(1e-4);
+}
+
+test.describe('fault table (browser, public API)', () => {
+  test('load faults: network faults on a model file and aborts at each step are typed; the next load speaks', async ({
+    openPage,
+  }) => {
+    test.setTimeout(LOAD_BUDGET_MS * (NETWORK_FAULTS.length + 3 + 1));
+    const page = await openPage('tts');
+    const victim = graphFile('flow_step'); // fetched by the flow worker while the others load
+    for (const { fault, code, handle } of NETWORK_FAULTS) {
+      const unroute = await faultOn(page, victim, handle);
+      const created = await page.evaluate(() => window.tts.create({ cache: 'cache-api' }));
+      await unroute();
+      expect(created.ok, fault).toBe(false);
+      if (created.ok) continue;
+      expect(created.code, `${fault}: ${created.message}`).toBe(code);
+      expect(created.message, fault).toContain(victim);
+    }
+    for (const abortOn of ['start', 'download', 'sessions'] as const) {
+      const created = await page.evaluate((on) => window.tts.create({ cache: 'none', abortOn: on }), abortOn);
+      expect(created.ok ? 'loaded' : created.code, `abort at ${abortOn}`).toBe('AbortError');
+    }
+    const created = await page.evaluate(() => window.tts.create({ cache: 'cache-api' }));
+    expect(created.ok, created.ok ? '' : created.message).toBe(true);
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    await expectReferenceAudio(page, 'after the load faults');
+    await page.evaluate(() => window.tts.dispose());
+  });
+
+  test('cloning-model faults are typed and leave the instance speaking; then cloning works', async ({ openPage }) => {
+    test.setTimeout(LOAD_BUDGET_MS * (1 + 2 * NETWORK_FAULTS.length + 1));
+    const page = await openPage('tts');
+    const created = await page.evaluate(() => window.tts.create({ cache: 'none', topology: 'merged' }));
+    expect(created.ok, created.ok ? '' : created.message).toBe(true);
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    const victim = graphFile('speech_tokenizer'); // fetched by the voice worker on the first clone
+    for (const { fault, code, handle } of NETWORK_FAULTS) {
+      const unroute = await faultOn(page, victim, handle);
+      const cloned = await page.evaluate(({ url, text }) => window.tts.tryClone(url, text), {
+        url: PROMPT_URL,
+        text: PROMPT_TEXT,
+      });
+      await unroute();
+      expect(cloned.ok, fault).toBe(false);
+      if (cloned.ok) continue;
+      expect(cloned.code, `${fault}: ${cloned.message}`).toBe(code);
+      await expectReferenceAudio(page, `after ${fault} while loading the cloning models`);
+    }
+    const cloned = await page.evaluate(({ url, text }) => window.tts.tryClone(url, text), {
+      url: PROMPT_URL,
+      text: PROMPT_TEXT,
+    });
+    expect(cloned).toEqual({ ok: true, value: Array.from(GOLDEN_VOICE.promptTokens) });
+    await page.evaluate(() => window.tts.dispose());
+  });
+
+  test('a request aborted before it starts, while the LM works, or at its first audio: AbortError, then the same instance speaks', async ({
+    openPage,
+  }) => {
+    test.setTimeout(LOAD_BUDGET_MS * 4); // one load, then six short requests
+    const page = await openPage('tts');
+    const created = await page.evaluate(() => window.tts.create({ cache: 'none' }));
+    expect(created.ok, created.ok ? '' : created.message).toBe(true);
+    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    for (const abortOn of ['before', 'started', 'first-audio'] as const) {
+      const aborted = await page.evaluate(({ text, seed, on }) => window.tts.trySynthesize(text, seed, on), {
+        text: ZH.repeat(6),
+        seed: SEED,
+        on: abortOn,
+      });
+      expect(aborted.ok ? 'resolved' : aborted.code, `abort ${abortOn}`).toBe('AbortError');
+      await expectReferenceAudio(page, `after the abort ${abortOn}`);
+    }
+    await page.evaluate(() => window.tts.dispose());
+  });
+
+  for (const role of ['lm', 'vocoder'] as const) {
+    test(`the ${role} worker terminated mid-request: ERR_WORKER_CRASHED (no hang), and a new instance speaks`, async ({
+      openPage,
+    }) => {
+      test.setTimeout(LOAD_BUDGET_MS * 3); // two loads and their requests
+      const page = await openPage('tts');
+      await page.evaluate(() => window.tts.create({ cache: 'none' }));
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const killed = await page.evaluate(
+        ({ role, text, seed }) => window.tts.killWorkerDuringStream(role, text, seed),
+        { role, text: ZH.repeat(4), seed: SEED },
+      );
+      expect(killed).toMatchObject({
+        firstWhileHeld: true,
+        pending: 'ERR_WORKER_CRASHED',
+        later: 'ERR_WORKER_CRASHED',
+      });
+      expect(killed.message).toMatch(new RegExp(`^The ${role} worker crashed: it was terminated`));
+      await page.evaluate(() => window.tts.dispose());
+      const again = await page.evaluate(() => window.tts.create({ cache: 'none' }));
+      expect(again.ok, again.ok ? '' : again.message).toBe(true);
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      await expectReferenceAudio(page, `after the ${role} worker was terminated`);
+      await page.evaluate(() => window.tts.dispose());
+    });
+  }
+});
