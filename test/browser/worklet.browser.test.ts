@@ -88,6 +88,38 @@ for (const transport of ['sab', 'port'] as const) {
       expect(r.underrunEvents.at(-1)).toBe(2);
     });
 
+    test('a stream that ran dry before its end mark is drained, and the next stream starts unfaded', async ({
+      openPage,
+    }) => {
+      const frames = 2048;
+      const r = await run(openPage, {
+        contextRate: 24000,
+        frames,
+        prerollMs: 10,
+        fadeMs: 2,
+        bufferSeconds: 1,
+        actions: [
+          { at: 0, do: 'write', start: 0, length: 300 },
+          { at: 512, do: 'end' },
+          { at: 1024, do: 'write', start: 300, length: 300 },
+          { at: 1024, do: 'end' },
+        ],
+      });
+      const F = 48;
+      const e = expected(frames);
+      e.set(0, 300, (k) => seq(k));
+      e.set(300, F, (k) => fadeOut(seq(299), F, k)); // ran dry before the end mark: an underrun
+      e.set(1024, 300, (k) => seq(300 + k)); // a new stream starts as every stream does: not faded
+      e.set(1324, F, (k) => fadeOut(seq(599), F, k));
+      expect(firstDifference(r.output, e.out)).toBeNull();
+      expect(r.status.underruns).toBe(1);
+      expect(r.status.framesPlayed).toBe(600);
+      expect(r.status.state).toBe('idle');
+      expect(r.endTokens).toHaveLength(2);
+      expect(r.status.drained).toBe(r.endTokens[1]);
+      expect(r.drained).toBe(true);
+    });
+
     test('pause/resume continue without skipping; stop fades, flushes and silences producers opened before it', async ({
       openPage,
     }) => {

@@ -320,10 +320,12 @@ class PlaybackProcessor extends AudioWorkletProcessor implements AudioWorkletPro
         changed = true;
         consumed = true;
       } else if (endPending) {
-        // Ended with less than one playable frame left.
+        // Ended with less than one playable frame left (also: ran dry, then the end mark came). The stream is
+        // over, so the fade-in owed to its underrun is dropped: the next stream starts unfaded, as every stream does.
         this.discard();
         this.drainedToken = this.endToken;
         this.state = IDLE;
+        this.resumeFade = false;
         changed = true;
       } else if (available > 0 && this.state === IDLE) {
         this.state = BUFFERING;

@@ -186,8 +186,9 @@ export interface TtsPageApi {
     transcript?: string,
   ): Promise<{ promptTokens: number[]; promptTextIds: number[]; embedding: number[] }>;
   synthesize(text: string, seed: number): Promise<{ samples: number[]; seed: number; wavBytes: number; rtf: number }>;
+  /** Streams; text pieces (an array) make a text stream, as `speakCaptured`'s held text does once released. */
   stream(
-    text: string,
+    text: string | readonly string[],
     seed: number,
   ): Promise<{
     chunks: number[][];
@@ -218,6 +219,26 @@ export interface TtsPageApi {
     seed: number,
     deadlineMs: number,
   ): Promise<{ playedWhileBlocked: number; blockedMs: number; framesPlayed: number; error: string | undefined }>;
+  /**
+   * Speaks while recording what the player's worklet node outputs (from before the request until `tailQuanta` render
+   * quanta after it ended). With `held`, the text is a stream that stops after `opening` until the player reports an
+   * underrun, then goes on with `rest`: a gap in playback forced without any timing.
+   */
+  speakCaptured(
+    text: string | { readonly opening: readonly string[]; readonly rest: readonly string[] },
+    seed: number,
+    tailQuanta: number,
+  ): Promise<{
+    error: string | undefined;
+    recorded: number[];
+    transport: string;
+    contextRate: number;
+    fadeFrames: number;
+    framesPlayed: number;
+    underruns: number;
+    /** Underruns reported before the held text was released (0 without `held`). */
+    underrunsBeforeRelease: number;
+  }>;
   memory(): Promise<number>;
   isolated(): boolean;
   /** Starts a stream, fires a worker `error` event after its first chunk, reports what the pending and a later call got. */

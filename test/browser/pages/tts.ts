@@ -9,6 +9,7 @@ import { heldText } from '../../helpers/held-text.ts';
 import { joinSamples, strided } from '../../helpers/audio.ts';
 import type { CacheFault } from './cache-fault.ts';
 import { installCacheFault } from './cache-fault.ts';
+import { capturePlayback } from '../../helpers/playback-capture.ts';
 
 /** Every worker the page created, by role (the crash test makes one throw; see tts-flow.worker.ts). */
 const created = new Map<string, Worker[]>();
@@ -177,6 +178,45 @@ const api: TtsPageApi = {
       underruns: after.underruns,
       state: later.state,
       transport: player.transport,
+    };
+  },
+
+  async speakCaptured(text, seed, tailQuanta) {
+    const t = need();
+    const player = await t.unlockAudio();
+    const before = await player.status();
+    const capture = await capturePlayback(player.node);
+    let underrunsBeforeRelease = 0;
+    let input: string | AsyncIterable<string> = typeof text === 'string' ? text : '';
+    let offUnderrun = (): void => undefined;
+    if (typeof text !== 'string') {
+      const held = heldText(text.opening, text.rest);
+      input = held.stream;
+      offUnderrun = t.on('underrun', (e) => {
+        if (held.released()) return;
+        underrunsBeforeRelease = e.count - before.underruns;
+        held.release();
+      });
+    }
+    let error: string | undefined;
+    try {
+      await t.speak(input, { voice: voice as VoiceProfile, seed });
+    } catch (e) {
+      error = errorCode(e);
+    } finally {
+      offUnderrun();
+    }
+    const recorded = await capture.finish(tailQuanta);
+    const after = await player.status();
+    return {
+      error,
+      recorded: Array.from(recorded),
+      transport: player.transport,
+      contextRate: player.context.sampleRate,
+      fadeFrames: player.fadeFrames,
+      framesPlayed: after.framesPlayed - before.framesPlayed,
+      underruns: after.underruns - before.underruns,
+      underrunsBeforeRelease,
     };
   },
 
