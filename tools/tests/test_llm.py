@@ -10,7 +10,6 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,8 +18,8 @@ import torch
 from tools.reference import llm as lm
 from tools.reference.checkpoint import CheckpointMismatchError
 from tools.reference.config import LlmConfig, load_checkpoint_config
+from tools.tests.vectors import VECTORS
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "upstream-vectors"
 UNISTREAM_MODES = ("zero_shot", "cross_lingual", "instruct2")
 
 TOL_LOGP = 5e-5

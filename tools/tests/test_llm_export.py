@@ -20,8 +20,8 @@ import torch
 from tools.export import llm as export
 from tools.reference import llm as lm
 from tools.reference.config import LlmConfig, load_checkpoint_config
+from tools.tests.vectors import VECTORS
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "upstream-vectors"
 GRAPHS = {"embed_text": export.export_embed_text, "embed_speech": export.export_embed_speech, "llm": export.export_llm}
 
 TOL_ORT_VS_TORCH = 1e-5
