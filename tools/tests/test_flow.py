@@ -124,12 +124,17 @@ def test_missing_key_is_named() -> None:
 
 def test_wrong_config_is_reported_as_unexpected_and_misshaped_keys() -> None:
     cfg = upstream_flow_config()
-    smaller = replace(cfg, encoder=replace(cfg.encoder, num_up_blocks=3, linear_units=64))
+    enc = cfg.encoder
+    narrower = enc.linear_units - 8
+    smaller = replace(cfg, encoder=replace(enc, num_up_blocks=enc.num_up_blocks - 1, linear_units=narrower))
     with pytest.raises(CheckpointMismatchError) as error:
         load_strict(Flow(smaller), VECTORS / "flow.pt", "flow")
     message = str(error.value)
-    assert "encoder.up_encoders.3.norm_mha.bias" in message.split("unexpected key(s):")[1]
-    assert "encoder.encoders.0.feed_forward.w_1.weight: checkpoint (96, 48) vs module (64, 48)" in message
+    last_up = enc.num_up_blocks - 1
+    assert f"encoder.up_encoders.{last_up}.norm_mha.bias" in message.split("unexpected key(s):")[1]
+    d = enc.d_model
+    shapes = f"checkpoint ({enc.linear_units}, {d}) vs module ({narrower}, {d})"
+    assert f"encoder.encoders.0.feed_forward.w_1.weight: {shapes}" in message
 
 
 def test_official_parameter_counts() -> None:
