@@ -1,14 +1,13 @@
 /** Download bookkeeping on the main thread: which files a stage needs, and aggregate progress events. */
 import type { LoadProgressEvent } from '../events.ts';
-import type { GraphName, ModelManifest } from '../loader/manifest.ts';
-import { GRAPH_NAMES, GRAPH_STAGE, variantFiles } from '../loader/manifest.ts';
+import type { ModelManifest } from '../loader/manifest.ts';
+import { stageGraphs, variantFiles } from '../loader/manifest.ts';
 import type { Dtype, Stage } from '../base/stages.ts';
 import type { WorkerFileProgress } from '../stages/stage-worker.ts';
 
 /** Files a stage needs for a dtype (graphs + tokenizer/noise). */
 export function stageFiles(manifest: ModelManifest, stage: Stage, dtype: Dtype): string[] {
-  const graphs = GRAPH_NAMES.filter((g: GraphName) => GRAPH_STAGE[g] === stage && manifest.graphs[g] !== undefined);
-  const files = graphs.flatMap((g) => variantFiles(manifest, g, dtype).map((f) => f.path));
+  const files = stageGraphs(manifest, stage, dtype).flatMap((g) => variantFiles(manifest, g, dtype).map((f) => f.path));
   if (stage === 'lm') files.push(manifest.tokenizer);
   if (stage === 'flow') files.push(manifest.noise);
   return [...new Set(files)];

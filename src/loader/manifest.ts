@@ -19,6 +19,7 @@ export const GRAPH_NAMES = [
   'llm',
   'flow_encoder',
   'flow_step',
+  'flow_step_incremental',
   'hift_f0',
   'hift_decoder',
   'speech_tokenizer',
@@ -34,11 +35,18 @@ export const GRAPH_STAGE: Readonly<Record<GraphName, Stage>> = {
   llm: 'lm',
   flow_encoder: 'flow',
   flow_step: 'flow',
+  flow_step_incremental: 'flow',
   hift_f0: 'vocoder',
   hift_decoder: 'vocoder',
   speech_tokenizer: 'voice',
   campplus: 'voice',
 };
+
+/**
+ * Graphs a stage uses only when the package ships them in the stage's dtype: a package without them (built before
+ * they existed) still loads, and they never narrow the dtypes a stage offers.
+ */
+export const OPTIONAL_GRAPHS: readonly GraphName[] = ['flow_step_incremental'];
 
 /** One file of the package. */
 export interface ManifestFile {
@@ -295,11 +303,23 @@ export function availableDtypes(manifest: ModelManifest, graph: GraphName): Dtyp
   return Object.keys(manifest.graphs[graph] ?? {}) as Dtype[];
 }
 
-/** Dtypes shipped for *every* graph of a stage (a stage runs all its graphs in one dtype). */
+/** Dtypes shipped for *every* required graph of a stage (a stage runs all its graphs in one dtype). */
 export function stageDtypes(manifest: ModelManifest, stage: Stage): Dtype[] {
-  const graphs = GRAPH_NAMES.filter((g) => GRAPH_STAGE[g] === stage && manifest.graphs[g] !== undefined);
+  const graphs = GRAPH_NAMES.filter(
+    (g) => GRAPH_STAGE[g] === stage && manifest.graphs[g] !== undefined && !OPTIONAL_GRAPHS.includes(g),
+  );
   if (graphs.length === 0) return [];
   return DTYPES.filter((d) => graphs.every((g) => manifest.graphs[g]?.[d] !== undefined));
+}
+
+/** The graphs a stage loads in `dtype`: those the package ships, optional ones only where they exist in `dtype`. */
+export function stageGraphs(manifest: ModelManifest, stage: Stage, dtype: Dtype): GraphName[] {
+  return GRAPH_NAMES.filter(
+    (g) =>
+      GRAPH_STAGE[g] === stage &&
+      manifest.graphs[g] !== undefined &&
+      (!OPTIONAL_GRAPHS.includes(g) || manifest.graphs[g][dtype] !== undefined),
+  );
 }
 
 /** The manifest entries of the files a graph variant needs. */

@@ -16,6 +16,10 @@ import type { ChunkPolicyOptions, FlowChunkPlan } from './chunk-policy.ts';
 import { ChunkPolicy } from './chunk-policy.ts';
 import type { EulerStepCallback, FlowMatcher, FlowPrompt, Mel } from './flow/flow-matcher.ts';
 import { checkFlowSteps } from './flow/flow-matcher.ts';
+import type { FlowDecodeResult } from './flow/flow-matcher.ts';
+import type { IncrementalFlow, SolvedPrefix } from './flow/incremental-flow.ts';
+import { DEFAULT_FLOW_CACHE_BYTES } from './flow/incremental-flow.ts';
+import { planIncrementalCall, promptCacheFrames } from './flow/incremental-plan.ts';
 import { changeSpeed } from './flow/speed.ts';
 import type { NormalSource, Vocoder } from './vocoder/vocoder.ts';
 import { StreamingVocoder } from './vocoder/vocoder.ts';
@@ -130,6 +134,8 @@ export interface StreamingToken2WavOptions {
   readonly steps?: FlowSteps;
   /** Observes the Euler states of every flow call. */
   readonly onStep?: EulerStepCallback;
+  /** Solve chunk-causal calls incrementally (see {@link FlowStreamOptions.incremental}). */
+  readonly incremental?: IncrementalFlow;
 }
 
 /** Euler steps of the flow solves of a stream. */
@@ -158,8 +164,10 @@ export interface MelChunk {
   readonly tokensUsed: number;
   /** First token passed to the flow (bounded context; 0 otherwise). */
   readonly contextStart: number;
-  /** Frames the solver integrated for this chunk (prompt + context + new). */
+  /** Frames the solver integrated for this chunk (prompt + context + new; only the new ones when incremental). */
   readonly solvedFrames: number;
+  /** Whether the chunk was solved incrementally (on kept caches) rather than by re-solving the prefix. */
+  readonly incremental: boolean;
   /** `flow_encoder` + Euler loop wall time (ms). */
   readonly flowMs: number;
 }
@@ -170,8 +178,20 @@ export interface FlowStreamOptions {
   readonly policy?: Omit<ChunkPolicyOptions, 'promptTokens'>;
   /** Euler steps per chunk. */
   readonly steps?: FlowSteps;
-  /** Observes the Euler states of every flow call. */
+  /** Observes the Euler states of every flow call (of the new frames only in incremental calls). */
   readonly onStep?: EulerStepCallback;
+  /**
+   * Solve chunk-causal calls incrementally (issue #11): the voice's prompt cache, then each call only its new frames
+   * on the caches of the whole chunks before them. Exact: every chunk equals the re-solve (docs/architecture.md).
+   * Calls it cannot serve exactly re-solve as without it: upstream's full-attention final call and bounded context.
+   * @defaultValue none (every call re-solves the prefix)
+   */
+  readonly incremental?: IncrementalFlow;
+  /**
+   * Most bytes of caches the stream keeps: past it the stream keeps its last cache and solves later calls from there
+   * (still exact, costlier). @defaultValue {@link DEFAULT_FLOW_CACHE_BYTES}
+   */
+  readonly maxCacheBytes?: number;
 }
 
 /**
@@ -187,6 +207,10 @@ export class FlowStream {
   readonly #onStep: EulerStepCallback | undefined;
   readonly #steps: FlowSteps;
   readonly #tokens: number[] = [];
+  readonly #incremental: IncrementalFlow | undefined;
+  readonly #maxCacheBytes: number;
+  /** The cache of the whole chunks solved so far by this stream (beyond the prompt's). */
+  #kept: SolvedPrefix | undefined;
   #ended = false;
   #busy = false;
   #failed: unknown = undefined;
@@ -211,6 +235,8 @@ export class FlowStream {
       promptTokens: prompt.promptTokens.length,
     });
     this.#onStep = options.onStep;
+    this.#incremental = options.incremental;
+    this.#maxCacheBytes = options.maxCacheBytes ?? DEFAULT_FLOW_CACHE_BYTES;
   }
 
   /** Tokens received so far. */
@@ -275,15 +301,17 @@ export class FlowStream {
     signal?.throwIfAborted();
     const flowStart = now();
     const steps = plan.index === 0 ? (this.#steps.firstChunk ?? this.#steps.every) : this.#steps.every;
-    const decoded = await this.#flow.decode(this.#prompt, this.#tokens.slice(plan.contextStart, plan.tokenEnd), {
-      streaming: plan.streaming,
-      finalize: plan.finalize,
-      tokenOffset: plan.tokenOffset - plan.contextStart,
-      contextStart: plan.contextStart,
-      ...(steps === undefined ? {} : { steps }),
-      ...(signal ? { signal } : {}),
-      ...(this.#onStep ? { onStep: this.#onStep } : {}),
-    });
+    const decoded =
+      (await this.#incrementalDecode(plan, steps ?? this.#flow.config.nTimesteps, signal)) ??
+      (await this.#flow.decode(this.#prompt, this.#tokens.slice(plan.contextStart, plan.tokenEnd), {
+        streaming: plan.streaming,
+        finalize: plan.finalize,
+        tokenOffset: plan.tokenOffset - plan.contextStart,
+        contextStart: plan.contextStart,
+        ...(steps === undefined ? {} : { steps }),
+        ...(signal ? { signal } : {}),
+        ...(this.#onStep ? { onStep: this.#onStep } : {}),
+      }));
     return {
       index: plan.index,
       mel: decoded.mel,
@@ -292,8 +320,52 @@ export class FlowStream {
       tokensUsed: plan.tokenEnd,
       contextStart: plan.contextStart,
       solvedFrames: decoded.solvedFrames,
+      incremental: 'incremental' in decoded,
       flowMs: now() - flowStart,
     };
+  }
+
+  /**
+   * Runs the call incrementally if it can be served exactly (see `incremental-plan.ts`): from this stream's kept
+   * cache when it was solved with the same step count, else from the voice's prompt cache. A coarse first chunk
+   * (`firstChunk` steps) thus costs one solve from the prompt cache at the next call, not a re-solve.
+   *
+   * @returns the decoded chunk, or `undefined` when the call must re-solve with the full graph
+   */
+  async #incrementalDecode(
+    plan: FlowChunkPlan,
+    steps: number,
+    signal: AbortSignal | undefined,
+  ): Promise<(FlowDecodeResult & { readonly incremental: true }) | undefined> {
+    const incremental = this.#incremental;
+    if (incremental === undefined) return undefined;
+    const { chunkTokens, preLookahead, tokenMelRatio } = this.#flow.config;
+    const geometry = {
+      promptTokens: this.#prompt.promptTokens.length,
+      chunkTokens,
+      lookahead: preLookahead,
+      tokenMelRatio,
+    };
+    if (planIncrementalCall(plan, 0, geometry).kind === 're-solve') return undefined;
+    if (this.#kept?.steps !== steps) {
+      // a prompt cache over the budget is not built at all
+      if (incremental.cacheBytes(promptCacheFrames(geometry), steps) > this.#maxCacheBytes) return undefined;
+    }
+    const prefix =
+      this.#kept?.steps === steps ? this.#kept : await incremental.promptPrefix(this.#prompt, steps, signal);
+    const decision = planIncrementalCall(plan, prefix.frames, geometry);
+    if (decision.kind === 're-solve') return undefined;
+    const keep = decision.keep && incremental.cacheBytes(decision.to, steps) <= this.#maxCacheBytes;
+    const decoded = await incremental.decode(this.#prompt, this.#tokens.slice(0, plan.tokenEnd), {
+      finalize: plan.finalize,
+      tokenOffset: plan.tokenOffset,
+      prefix,
+      keep,
+      ...(signal ? { signal } : {}),
+      ...(this.#onStep ? { onStep: this.#onStep } : {}),
+    });
+    if (decoded.prefix !== undefined) this.#kept = decoded.prefix;
+    return { ...decoded, incremental: true };
   }
 }
 
@@ -327,6 +399,7 @@ export class StreamingToken2Wav {
       ...(options.policy === undefined ? {} : { policy: options.policy }),
       ...(options.steps === undefined ? {} : { steps: options.steps }),
       ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+      ...(options.incremental === undefined ? {} : { incremental: options.incremental }),
     });
     this.#vocoder = new StreamingVocoder(vocoder, options.rng);
   }

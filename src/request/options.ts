@@ -66,6 +66,13 @@ export interface SynthesisOptions {
    * (CosyVoice 2 is trained and evaluated with 10). @defaultValue the package's `flow.nTimesteps` (10)
    */
   readonly flowSteps?: number;
+  /**
+   * Streaming only: solve each chunk's new frames on kept flow caches (the voice's prompt chunks, cached per voice
+   * and step count, and the chunks already emitted) instead of re-solving the whole prefix. Exact (every chunk equals
+   * the re-solve within 1e-5; upstream's full-attention final chunk is re-solved as before). Needs a package with
+   * `flow_step_incremental`; without it the option has no effect. @defaultValue true
+   */
+  readonly incrementalFlow?: boolean;
   /** Cancels the request; rejects (or ends the iteration) with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -138,6 +145,7 @@ const REQUEST_KEYS: Readonly<Record<keyof RequestOptions, Check>> = {
     new ChunkPolicy({ promptTokens: 0, ...policy });
   },
   flowSteps: (value, name) => checkFlowSteps(value, name),
+  incrementalFlow: isBoolean,
   signal: (value, name) => {
     const signal = value as Partial<AbortSignal> | null;
     if (

@@ -66,6 +66,12 @@ export class GraphSession {
     return meta?.isTensor === true ? meta.type : undefined;
   }
 
+  /** Declared shape of an input: numbers for fixed axes, names for dynamic ones (e.g. a cache's layout). */
+  inputShape(name: string): ReadonlyArray<number | string> | undefined {
+    const meta = this.session.inputMetadata.find((m) => m.name === name);
+    return meta?.isTensor === true ? meta.shape : undefined;
+  }
+
   /** Creates a session from `.onnx` bytes. Serialised with every other creation and run of this realm. */
   static async create(
     ort: OrtModule,

@@ -10,6 +10,7 @@ import { flowPromptFor } from '../request/mode.ts';
 import { deserializeError, serializeError } from '../errors.ts';
 import type { Mel } from '../models/flow/flow-matcher.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';
+import { IncrementalFlow } from '../models/flow/incremental-flow.ts';
 import { changeSpeed } from '../models/flow/speed.ts';
 import { FlowStream } from '../models/token2wav.ts';
 import type { Device, Dtype } from '../base/stages.ts';
@@ -32,7 +33,7 @@ export interface FlowJob {
   readonly voice: FlowVoice;
   /** Offline: one full-attention decode per segment. Streaming: the chunk policy. */
   readonly mode: RequestMode;
-  /** The request's options (the flow reads `speed`, `streaming` and `flowSteps`). */
+  /** The request's options (the flow reads `speed`, `streaming`, `flowSteps` and `incrementalFlow`). */
   readonly options: JobOptions;
 }
 
@@ -45,7 +46,11 @@ function detached(mel: Mel): Float32Array {
 export class FlowStage {
   readonly #requests = new RequestRegistry();
 
-  private constructor(private readonly flow: FlowMatcher) {}
+  private constructor(
+    private readonly flow: FlowMatcher,
+    /** The incremental streaming flow, when the package ships its graph (per-voice prompt caches live here). */
+    private readonly incremental: IncrementalFlow | undefined,
+  ) {}
 
   static async create(
     pkg: ModelPackage,
@@ -53,7 +58,14 @@ export class FlowStage {
     placement: { readonly device: Device; readonly dtype: Dtype },
     signal?: AbortSignal,
   ): Promise<FlowStage> {
-    return new FlowStage(await FlowMatcher.create(pkg, ort, { ...placement, ...(signal ? { signal } : {}) }));
+    const options = { ...placement, ...(signal ? { signal } : {}) };
+    const flow = await FlowMatcher.create(pkg, ort, options);
+    try {
+      return new FlowStage(flow, await IncrementalFlow.create(flow, pkg, ort, options));
+    } catch (error) {
+      await flow.release();
+      throw error;
+    }
   }
 
   /**
@@ -110,6 +122,9 @@ export class FlowStage {
               ? new FlowStream(this.flow, prompt, {
                   policy: chunkPolicyOptions(options.streaming),
                   steps: streamFlowSteps(options),
+                  ...(this.incremental === undefined || options.incrementalFlow === false
+                    ? {}
+                    : { incremental: this.incremental }),
                 })
               : undefined;
         } else if (message.type === 'tokens') {
@@ -162,6 +177,6 @@ export class FlowStage {
 
   async dispose(): Promise<void> {
     this.#requests.cancelAll();
-    await this.flow.release();
+    await Promise.all([this.flow.release(), this.incremental?.release()]);
   }
 }

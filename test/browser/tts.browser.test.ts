@@ -8,6 +8,7 @@ import { serializeVoice } from '../../src/models/voice/voice-profile.ts';
 import { parseManifest } from '../../src/loader/manifest.ts';
 import { floats, ints, maxAbsDiff, need, readNpz } from '../helpers/npz.ts';
 import { goldenVoice } from '../helpers/voice.ts';
+import { E2E_TOLERANCE, expectedAudio, goldenRequest, LONG_STREAM, MODES, seedOf } from '../helpers/request-goldens.ts';
 import { expect, test } from './fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -197,6 +198,70 @@ test.describe('CosyVoice on WASM', () => {
     expect(after - before).toBeLessThan(0.01 * before);
     await page.evaluate(() => window.tts.dispose());
   });
+});
+
+test.describe('CosyVoice on WASM against the request goldens', () => {
+  // Isolation changes only the playback transport, which these requests do not use: one project is enough.
+  test(
+    'a long stream (≥ 6 chunks) under the upstream, small-first-hop and bounded-context schedules',
+    { tag: '@isolated-only' },
+    async ({ openPage }) => {
+      test.setTimeout(600_000); // three 406-token streams: 2.2 min measured alone at load average 18 on 2 cores
+      const page = await openPage('tts');
+      await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const long = goldenRequest('long_stream');
+      const seed = seedOf(need(LONG_STREAM, 'seed'));
+      const stride = ints(need(LONG_STREAM, 'wave_stride'))[0] ?? 0;
+      for (const [name, streaming] of Object.entries(long.schedules ?? {})) {
+        const request = { ...long, options: { ...long.options, streaming } };
+        const got = await page.evaluate((a) => window.tts.goldenRequest(a.request, a.seed, a.stride), {
+          request,
+          seed,
+          stride,
+        });
+        const expected = expectedAudio(LONG_STREAM, name, stride);
+        expect(got.chunkSamples.length).toBeGreaterThanOrEqual(6);
+        expect(got.chunkSamples).toEqual(expected.chunkSamples);
+        expect(got.tokens).toBe(ints(need(LONG_STREAM, 'tokens')).length);
+        expect(maxAbsDiff(Float32Array.from(got.wave), expected.wave)).toBeLessThan(E2E_TOLERANCE);
+      }
+      await page.evaluate(() => window.tts.dispose());
+    },
+  );
+
+  test(
+    'every mode: cross-lingual, instruct, tags, multi-segment text, bistream held open then released',
+    { tag: '@isolated-only' },
+    async ({ openPage }) => {
+      test.setTimeout(600_000); // five requests: 1.6 min measured alone at load average 18 on 2 cores
+      const page = await openPage('tts');
+      await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const stride = ints(need(MODES, 'wave_stride'))[0] ?? 0;
+      for (const mode of ['cross_lingual', 'instruct', 'tags', 'multi_segment', 'bistream']) {
+        const request = goldenRequest(mode);
+        const seed = seedOf(need(MODES, `${mode}.seed`));
+        const got = await page.evaluate((a) => window.tts.goldenRequest(a.request, a.seed, a.stride), {
+          request,
+          seed,
+          stride,
+        });
+        const expected = expectedAudio(MODES, mode, stride);
+        const tokens = ints(need(MODES, `${mode}.tokens`));
+        expect(got.tokens).toBe(tokens.length);
+        if (request.call === 'synthesize') {
+          expect(got.segmentTokens.flat()).toEqual(tokens);
+          expect(got.chunkSamples).toEqual([expected.chunkSamples.reduce((n, c) => n + c, 0)]);
+        } else {
+          expect(got.chunkSamples).toEqual(expected.chunkSamples);
+        }
+        expect(got.heldFirst).toBe(request.opening !== undefined);
+        expect(maxAbsDiff(Float32Array.from(got.wave), expected.wave)).toBeLessThan(E2E_TOLERANCE);
+      }
+      await page.evaluate(() => window.tts.dispose());
+    },
+  );
 });
 
 test.describe('CosyVoice on WebGPU (SwiftShader)', () => {

@@ -25,3 +25,10 @@ export function joinSamples(chunks: ReadonlyArray<{ readonly samples: Float32Arr
   }
   return out;
 }
+
+/** Every `stride`-th sample of `samples`, from the first (how the request goldens store waves). */
+export function strided(samples: ArrayLike<number>, stride: number): Float32Array {
+  const out = new Float32Array(Math.ceil(samples.length / stride));
+  for (let i = 0; i < out.length; i++) out[i] = samples[i * stride] as number;
+  return out;
+}

@@ -28,8 +28,9 @@ export interface OrtSpy {
 
 function graphOf(session: OrtInferenceSession): SpiedGraph {
   const inputs = session.inputNames;
-  if (inputs.some((n) => n.startsWith('past_'))) return 'llm';
+  // a flow Euler step, full or incremental (flow_step_incremental also has a `past_kv` cache)
   if (inputs.includes('dt')) return 'flow_step';
+  if (inputs.some((n) => n.startsWith('past_'))) return 'llm';
   if (inputs.includes('excitation')) return 'hift_decoder';
   return 'other';
 }

@@ -1,17 +1,33 @@
 /**
- * `npx tsx tools/bench/ttfa.ts [--model build/full-size-package] [--lm int8] [--flow int8] [--threads 2] [--runs 2]`
+ * `npx tsx tools/bench/ttfa.ts [--model build/full-size-package] [--lm int8] [--flow int8] [--threads 2] [--runs 2]
+ * [--json FILE]`
  *
  * Time to first audio of `Engine.stream()` on the full-size random-weight package (the real model's shapes, so its
  * compute; build it with `.venv/bin/python -m tools.fixtures.full_size`), for the streaming schedules side by side in
  * one run: upstream's (first chunk = 25 + prompt pad + 3 look-ahead tokens, 10 Euler steps), a first hop equal to
  * the prompt pad (same mel as upstream, see src/models/chunk-policy.ts), and that hop with a 5-step first chunk.
- * Each run stops after the first chunk. One realm (Node): the LM, flow and HiFT take turns, whereas in the browser
- * they overlap in their workers, so this is an upper bound of the browser's TTFA on the same CPU. Prints figures
- * only; absolute times on these shared 2-core machines are indicative, the ratios are the point.
+ * Each schedule runs with today's re-solving flow (`incrementalFlow: false`, the baseline) and with the incremental
+ * flow, its prompt cache warm (issue #11). Each run stops after the first chunk. One realm (Node): the LM, flow and
+ * HiFT take turns, whereas in the browser they overlap in their workers, so this is an upper bound of the browser's
+ * TTFA on the same CPU.
+ *
+ * Per schedule it also measures the flow alone (a `FlowStream` over random tokens, as long as 60 s or the noise
+ * buffer allows): the incremental flow's time per chunk (`chunkFlowMs`; `chunkCostRatio` = last non-final chunk /
+ * second chunk, both of `tokenHop` new tokens: the hops are held at `tokenHop` here so the ratio shows the growth with
+ * the prefix, not the hop), and the voice's prompt cache (MB, one-time build ms). `--json FILE` writes
+ * `{ schedules: [{ name, ttfaMs: { baseline, cached }, ttfaRatio, chunkFlowMs, chunkCostRatio, promptCacheMB,
+ * promptCacheBuildMs }] }` (ratios cached / baseline). Absolute times on these shared 2-core machines are indicative,
+ * the ratios are the point.
  */
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/engine/engine.ts';
+import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
+import { IncrementalFlow } from '../../src/models/flow/incremental-flow.ts';
+import { Xoshiro128 } from '../../src/models/lm/rng.ts';
+import { FlowStream } from '../../src/models/token2wav.ts';
 import type { StreamingOptions } from '../../src/request/options.ts';
+import { chunkPolicyOptions, streamFlowSteps } from '../../src/request/options.ts';
 import type { Dtype } from '../../src/base/stages.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
 import { PROMPT_TOKENS, openBenchPackage, syntheticVoice } from './full-size.ts';
@@ -23,6 +39,7 @@ const { values } = parseArgs({
     flow: { type: 'string', default: 'int8' },
     threads: { type: 'string', default: '2' },
     runs: { type: 'string', default: '2' },
+    json: { type: 'string' },
   },
 });
 const pkg = await openBenchPackage(values.model);
@@ -33,12 +50,7 @@ const sr = pkg.manifest.config.sampleRate;
 const chunk = pkg.manifest.config.flow.chunkTokens;
 const pad = Math.ceil(PROMPT_TOKENS / chunk) * chunk - PROMPT_TOKENS;
 
-const t = now();
-const engine = await Engine.create(pkg, ort, {
-  device: 'wasm',
-  dtype: { lm: values.lm as Dtype, flow: values.flow as Dtype, vocoder: 'fp32' },
-});
-console.error(`bench: engine ready in ${((now() - t) / 1000).toFixed(1)} s`);
+const flowDtype = values.flow as Dtype;
 const voice = syntheticVoice(pkg);
 const text = 'The quick brown fox jumps over the lazy dog near the quiet river bank today.';
 
@@ -48,10 +60,77 @@ const schedules: Array<[string, StreamingOptions]> = [
   [`firstHop ${pad} + firstChunkFlowSteps 5`, { firstHop: pad, firstChunkFlowSteps: 5 }],
 ];
 
+interface FlowFigures {
+  readonly chunkFlowMs: number[];
+  readonly baselineChunkFlowMs: number[];
+  readonly chunkCostRatio: number;
+  readonly promptCacheMB: number;
+  readonly promptCacheBuildMs: number;
+}
+
+/** The flow alone: per-chunk time with and without the incremental flow, and the prompt cache's size and build time. */
+async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
+  const placement = { device: 'wasm' as const, dtype: flowDtype };
+  const flow = await FlowMatcher.create(pkg, ort, placement);
+  const incremental = await IncrementalFlow.create(flow, pkg, ort, placement);
+  if (incremental === undefined) throw new Error(`${values.model} has no flow_step_incremental (${flowDtype})`);
+  try {
+    const { noiseFrames, nTimesteps } = pkg.manifest.config.flow;
+    const { tokenMelRatio } = pkg.manifest.config;
+    const steps = streamFlowSteps({ streaming });
+    const buildStart = now();
+    const prefix = await incremental.promptPrefix(voice, steps.every ?? nTimesteps);
+    const promptCacheBuildMs = now() - buildStart;
+    if (steps.firstChunk !== undefined) await incremental.promptPrefix(voice, steps.firstChunk);
+    const rng = new Xoshiro128(7);
+    const count = Math.min(60 * pkg.manifest.config.tokenFrameRate, noiseFrames / tokenMelRatio - PROMPT_TOKENS);
+    const tokens = Array.from({ length: count }, () =>
+      Math.floor(rng.uniform() * pkg.manifest.config.llm.speechTokenSize),
+    );
+    const perChunk = async (withCache: boolean): Promise<number[]> => {
+      const policy = { ...chunkPolicyOptions(streaming), maxTokenHop: pkg.manifest.config.streaming.tokenHop };
+      const stream = new FlowStream(flow, voice, { policy, steps, ...(withCache ? { incremental } : {}) });
+      stream.push(tokens);
+      stream.end();
+      const ms: number[] = [];
+      for (let c = await stream.next(); c !== undefined && !c.final; c = await stream.next()) ms.push(c.flowMs);
+      return ms;
+    };
+    const chunkFlowMs = await perChunk(true);
+    const baselineChunkFlowMs = await perChunk(false);
+    return {
+      chunkFlowMs,
+      baselineChunkFlowMs,
+      chunkCostRatio: (chunkFlowMs.at(-1) ?? NaN) / (chunkFlowMs[1] ?? NaN),
+      promptCacheMB: incremental.cacheBytes(prefix.frames, prefix.steps) / 2 ** 20,
+      promptCacheBuildMs,
+    };
+  } finally {
+    await Promise.all([incremental.release(), flow.release()]);
+  }
+}
+
+const flowRows = new Map<string, FlowFigures>();
+for (const [name, streaming] of schedules) {
+  flowRows.set(name, await flowFigures(streaming));
+  console.error(`bench: flow of ${name} done`);
+}
+
+const t = now();
+const engine = await Engine.create(pkg, ort, {
+  device: 'wasm',
+  dtype: { lm: values.lm as Dtype, flow: values.flow as Dtype, vocoder: 'fp32' },
+});
+console.error(`bench: engine ready in ${((now() - t) / 1000).toFixed(1)} s`);
+
 /** Milliseconds to the first chunk and its length; the request is cancelled after it. */
-async function firstChunk(streaming: StreamingOptions, seed: number): Promise<{ ms: number; audioS: number }> {
+async function firstChunk(
+  streaming: StreamingOptions,
+  seed: number,
+  incrementalFlow = true,
+): Promise<{ ms: number; audioS: number }> {
   const start = now();
-  for await (const c of engine.stream(text, { voice, seed, streaming })) {
+  for await (const c of engine.stream(text, { voice, seed, streaming, incrementalFlow })) {
     return { ms: now() - start, audioS: c.samples.length / sr };
   }
   throw new Error('no audio');
@@ -59,27 +138,59 @@ async function firstChunk(streaming: StreamingOptions, seed: number): Promise<{ 
 
 await firstChunk({ firstHop: pad, firstChunkFlowSteps: 1 }, 0); // warm-up (first-run kernel setup)
 const rows: Array<Record<string, string | number>> = [];
+const entries: Array<Record<string, unknown>> = [];
 for (const [name, streaming] of schedules) {
-  const times: number[] = [];
+  await firstChunk(streaming, 0); // builds the voice's prompt caches for this schedule's step counts
+  const best = { baseline: Infinity, cached: Infinity };
   let audioS = 0;
   for (let run = 0; run < Number(values.runs); run++) {
-    const r = await firstChunk(streaming, run + 1);
-    times.push(r.ms);
-    audioS = r.audioS;
+    // the same seeds for both paths, alternating, so machine load drifts over both alike
+    const baseline = await firstChunk(streaming, run + 1, false);
+    const cached = await firstChunk(streaming, run + 1, true);
+    best.baseline = Math.min(best.baseline, baseline.ms);
+    best.cached = Math.min(best.cached, cached.ms);
+    audioS = cached.audioS;
   }
-  const best = Math.min(...times);
-  rows.push({ schedule: name, 'TTFA s (best)': best / 1000, 'first chunk audio s': audioS });
+  const flow = flowRows.get(name);
+  const ttfaRatio = best.cached / best.baseline;
+  rows.push({
+    schedule: name,
+    'TTFA s baseline': best.baseline / 1000,
+    'TTFA s cached': best.cached / 1000,
+    'cached/baseline': ttfaRatio,
+    'first chunk audio s': audioS,
+    'chunk cost last/2nd': flow?.chunkCostRatio ?? NaN,
+    'prompt cache MB': flow?.promptCacheMB ?? NaN,
+    'cache build ms': flow?.promptCacheBuildMs ?? NaN,
+  });
+  entries.push({
+    name,
+    ttfaMs: { baseline: best.baseline, cached: best.cached },
+    ttfaRatio,
+    chunkFlowMs: flow?.chunkFlowMs ?? [],
+    chunkCostRatio: flow?.chunkCostRatio ?? null,
+    promptCacheMB: flow?.promptCacheMB ?? null,
+    promptCacheBuildMs: flow?.promptCacheBuildMs ?? null,
+  });
   console.error(`bench: ${name} done`);
 }
-const base = rows[0]?.['TTFA s (best)'];
 console.log(
   `model ${pkg.manifest.modelId}, wasm EP, LM ${values.lm}, flow ${values.flow}, ${values.threads} thread(s), ` +
     `prompt ${PROMPT_TOKENS} tokens, Node ${process.version}`,
 );
 console.table(
-  rows.map((r) => ({
-    ...Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(3)) : v])),
-    'vs upstream': typeof base === 'number' ? Number(((r['TTFA s (best)'] as number) / base).toFixed(2)) : '',
-  })),
+  rows.map((r) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(3)) : v])),
+  ),
 );
+for (const [name, flow] of flowRows) {
+  const ms = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
+  console.log(
+    `flow ms per non-final chunk, ${name}: cached ${ms(flow.chunkFlowMs)} | re-solve ${ms(flow.baselineChunkFlowMs)}`,
+  );
+}
+if (values.json !== undefined) {
+  await writeFile(values.json, `${JSON.stringify({ schedules: entries }, null, 2)}\n`);
+  console.error(`bench: wrote ${values.json}`);
+}
 await engine.dispose();

@@ -60,7 +60,8 @@ def export_graph(
     path.parent.mkdir(parents=True, exist_ok=True)
     inputs, outputs = io
     with tempfile.TemporaryDirectory() as scratch, warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("error", torch.jit.TracerWarning)
+        # documented public API, but torch's stubs do not re-export it from torch.jit
+        warnings.simplefilter("error", torch.jit.TracerWarning)  # type: ignore[attr-defined]
         warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export")
         warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.onnx")

@@ -16,6 +16,7 @@ copy first, so the graphs hold plain Conv/ConvTranspose initializers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeGuard
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +32,7 @@ from tools.reference.hift import (
     portable_ops,
     zero_padded_input_channels,
 )
+from tools.reference.modules import ModuleT, children_of
 
 TRACE_FRAMES = 4
 """Mel frames of the example inputs used for tracing; every length is a named dynamic axis afterwards."""
@@ -98,6 +100,8 @@ class ChannelPaddedConv(nn.Module):
     padded to match: the same numbers at a width onnxruntime-web's WebGPU Conv computes correctly (see
     ``tools.reference.hift.PORTABLE_CHANNEL_MULTIPLE``). The padded weight is a graph constant."""
 
+    padded_weight: Tensor
+
     def __init__(self, conv: nn.Conv1d | nn.ConvTranspose1d) -> None:
         super().__init__()
         self.conv = conv
@@ -111,20 +115,14 @@ class ChannelPaddedConv(nn.Module):
         x = F.pad(x, (0, 0, 0, self.extra))
         c = self.conv
         if isinstance(c, nn.Conv1d):
-            return F.conv1d(x, self.padded_weight, c.bias, c.stride, c.padding, c.dilation, c.groups)  # type: ignore[arg-type]
+            return F.conv1d(x, self.padded_weight, c.bias, c.stride, c.padding, c.dilation, c.groups)
+        assert not isinstance(c.padding, str)  # only Conv1d takes "same"/"valid"
         return F.conv_transpose1d(
-            x,
-            self.padded_weight,
-            c.bias,
-            c.stride,
-            c.padding,
-            c.output_padding,
-            c.groups,
-            c.dilation,  # type: ignore[arg-type]
+            x, self.padded_weight, c.bias, c.stride, c.padding, c.output_padding, c.groups, c.dilation
         )
 
 
-def needs_channel_padding(conv: nn.Module) -> bool:
+def needs_channel_padding(conv: nn.Module) -> TypeGuard[nn.Conv1d | nn.ConvTranspose1d]:
     """Whether ``conv`` runs into the WebGPU Conv bug: an ungrouped Conv1d with kernel > 1, or a ConvTranspose1d,
     whose input width is above and not a multiple of ``PORTABLE_CHANNEL_MULTIPLE``.
 
@@ -140,7 +138,7 @@ def needs_channel_padding(conv: nn.Module) -> bool:
     return width > PORTABLE_CHANNEL_MULTIPLE and width % PORTABLE_CHANNEL_MULTIPLE != 0
 
 
-def pad_conv_widths(module: nn.Module, keep: tuple[nn.Module, ...] = ()) -> nn.Module:
+def pad_conv_widths(module: ModuleT, keep: tuple[nn.Module, ...] = ()) -> ModuleT:
     """Wraps (in place) every conv that :func:`needs_channel_padding` in :class:`ChannelPaddedConv`, so exactness on
     WebGPU does not depend on a checkpoint's layer widths; the modules in ``keep`` are skipped (``source_downs``: their
     padded input comes from the padded source STFT)."""
@@ -148,7 +146,7 @@ def pad_conv_widths(module: nn.Module, keep: tuple[nn.Module, ...] = ()) -> nn.M
         if any(child is k for k in keep):
             continue
         if needs_channel_padding(child):
-            setattr(module, name, ChannelPaddedConv(child))  # type: ignore[arg-type]
+            setattr(module, name, ChannelPaddedConv(child))
         else:
             pad_conv_widths(child, keep)
     return module
@@ -175,9 +173,9 @@ def export_hift_f0(hift: HiFT, path: str | Path) -> Path:
 def export_hift_decoder(hift: HiFT, path: str | Path) -> Path:
     """Write ``hift_decoder`` (fp32, opset 17, weight norm folded) to ``path``; ``cache_source`` may be empty."""
     folded = folded_copy(hift)
-    for conv in folded.source_downs:
+    for conv in children_of(folded.source_downs, nn.Conv1d):
         # a constant in the graph, not a run-time pad of the weight
-        conv.portable_weight = zero_padded_input_channels(conv.weight, padded_channels(conv.in_channels))  # type: ignore[assignment]
+        conv.portable_weight = zero_padded_input_channels(conv.weight, padded_channels(conv.in_channels))
     graph = HiftDecoderGraph(pad_conv_widths(folded, keep=tuple(folded.source_downs)))
     # the same function with ops that are exact on every backend, WebGPU included (see hift.portable_ops)
     with portable_ops():

@@ -85,6 +85,8 @@ class EmbedSpeechGraph(nn.Module):
     The joined table is a buffer so the graph holds one named initializer instead of a folded ``Concat``.
     """
 
+    speech_side_table: Tensor
+
     def __init__(self, model: Qwen2LM) -> None:
         super().__init__()
         self.register_buffer("speech_side_table", model.speech_side_table().detach().clone())
@@ -100,7 +102,9 @@ class LlmGraph(nn.Module):
         super().__init__()
         self.lm = model
 
-    def forward(self, inputs_embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, *past_flat: Tensor):
+    def forward(
+        self, inputs_embeds: Tensor, attention_mask: Tensor, position_ids: Tensor, *past_flat: Tensor
+    ) -> tuple[Tensor, ...]:
         past: list[KvPair] = [(past_flat[i], past_flat[i + 1]) for i in range(0, len(past_flat), 2)]
         logits, _, presents = self.lm.forward_step(inputs_embeds, attention_mask, position_ids, past)
         # A constant-shape reshape lets ONNX shape inference state the contract's static [1, V + 3].

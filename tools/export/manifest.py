@@ -20,6 +20,7 @@ GRAPH_STAGE = {
     "llm": "lm",
     "flow_encoder": "flow",
     "flow_step": "flow",
+    "flow_step_incremental": "flow",
     "hift_f0": "vocoder",
     "hift_decoder": "vocoder",
     "speech_tokenizer": "voice",

@@ -19,7 +19,7 @@ import onnx
 import onnxruntime as ort
 
 from tools.export import variants
-from tools.export.flow import export_flow_encoder, export_flow_step, write_noise
+from tools.export.flow import export_flow_encoder, export_flow_step, export_flow_step_incremental, write_noise
 from tools.export.hift import export_hift_decoder, export_hift_f0
 from tools.export.llm import export_embed_speech, export_embed_text, export_llm
 from tools.export.manifest import GRAPH_STAGE, PackageIndex
@@ -119,6 +119,7 @@ def fp32_writers(checkpoint: Path, cfg: ModelConfig, log: Callable[[str], None])
         "llm": lambda p: export_llm(lm, p),
         "flow_encoder": lambda p: export_flow_encoder(flow, p),
         "flow_step": lambda p: export_flow_step(flow, p),
+        "flow_step_incremental": lambda p: export_flow_step_incremental(flow, p),
         "hift_f0": lambda p: export_hift_f0(hift, p),
         "hift_decoder": lambda p: export_hift_decoder(hift, p),
     }
@@ -218,15 +219,35 @@ def _feeds(graph: str, cfg: ModelConfig, rng: np.random.Generator) -> dict[str, 
             "dt": np.array([0.1], np.float32),
             "streaming": np.array([False]),
         }
+    if graph == "flow_step_incremental":
+        # a past of one chunk (the cache only ever holds whole chunks) and 10 new frames; the cache shapes are the
+        # graph's own (blocks, heads, convolution channels), read from its inputs by measure_error
+        return _feeds("flow_step", cfg, rng) | {"past_frames": np.array(flow.estimator.static_chunk_size)}
     raise KeyError(graph)
+
+
+def _cache_feeds(session: ort.InferenceSession, feeds: dict[str, np.ndarray], rng: np.random.Generator) -> None:
+    """Random ``past_kv`` / ``conv_state`` of the shapes ``session`` declares, with ``feeds["past_frames"]`` frames."""
+    past = int(feeds.pop("past_frames"))
+    for name in ("x", "mu", "cond"):
+        feeds[name] = feeds[name][:, :, :10]
+    del feeds["streaming"]
+    for spec in session.get_inputs():
+        if spec.name in ("past_kv", "conv_state"):
+            shape = [past if isinstance(d, str) else d for d in spec.shape]
+            feeds[spec.name] = rng.standard_normal(shape).astype(np.float32)
 
 
 def measure_error(fp32_path: Path, variant_path: Path, graph: str, cfg: ModelConfig) -> dict[str, float]:
     """Max-abs and relative error of a variant's first output against fp32 on representative random inputs."""
-    feeds = _feeds(graph, cfg, np.random.default_rng(1234))
+    rng = np.random.default_rng(1234)
+    feeds = _feeds(graph, cfg, rng)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
-    ref = ort.InferenceSession(str(fp32_path), opts, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    reference = ort.InferenceSession(str(fp32_path), opts, providers=["CPUExecutionProvider"])
+    if "past_frames" in feeds:
+        _cache_feeds(reference, feeds, rng)
+    ref = reference.run(None, feeds)[0]
     got = ort.InferenceSession(str(variant_path), opts, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
     err = np.abs(got.astype(np.float64) - ref.astype(np.float64))
     scale = float(np.abs(ref).max()) or 1.0

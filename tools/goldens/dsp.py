@@ -7,16 +7,17 @@ Command (from the repository root)::
 
 Needs the venv (torch 2.13, librosa 0.11, numpy, scipy, soundfile: see toolchain.md) and, for the torchaudio parts,
 Debian's ``/usr/bin/python3`` with python3-torchaudio 0.13 (override with ``TORCHAUDIO_PYTHON=...``); that half runs
-in ``tools/goldens/dsp_torchaudio.py``. Inputs are the real recordings in ``../shared/data`` (override with
-``--shared DIR``) plus deterministic synthetic signals; the output is deterministic (single-threaded torch, integer
-LCG noise), so ``--check`` proves reproducibility: golden.json exactly, the float32 files within the cross-CPU
-tolerance of ``tools/fixtures/compare.py`` (torch's kernels round the last bits differently on another CPU).
+through the torchaudio bridge of ``tools/fixtures/features.py``. Inputs are the real recordings in ``../shared/data``
+(override with ``--shared DIR``) plus deterministic synthetic signals; the output is deterministic (single-threaded
+torch, integer LCG noise), so ``--check`` proves reproducibility: golden.json exactly, the float32 files within the
+cross-CPU tolerance of ``tools/fixtures/compare.py`` (torch's kernels round the last bits differently on another CPU).
 
 References:
-* whisper log-mel: whisper/S3Tokenizer ``log_mel_spectrogram`` re-typed below on torch 2.13 with Whisper's own
-  ``mel_filters.npz`` (not copied here: the tests read ``../shared/data/reference/mel_filters.npz`` itself, whose
-  sha256 golden.json records);
-* prompt mel: Matcha-TTS ``mel_spectrogram`` re-typed below (torch 2.13 + librosa 0.11 filterbank);
+* whisper log-mel: whisper/S3Tokenizer ``log_mel_spectrogram`` re-typed in ``tools/fixtures/features.py`` on torch 2.13
+  with Whisper's own ``mel_filters.npz`` (not copied here: the tests read ``../shared/data/reference/mel_filters.npz``
+  itself, whose sha256 golden.json records);
+* prompt mel: Matcha-TTS ``mel_spectrogram`` re-typed in ``tools/fixtures/features.py`` (torch 2.13 + librosa 0.11
+  filterbank);
 * fbank: ``torchaudio.compliance.kaldi.fbank`` 0.13 (+ CMN as CosyVoice's ``_extract_spk_embedding``);
 * resampling: ``torchaudio.functional.resample`` 0.13 (float32; float64 for two pairs) and ``transforms.Resample``;
 * 16-point STFT/iSTFT and a generic one: ``torch.stft`` / ``torch.istft`` in float64;
@@ -36,25 +37,33 @@ import argparse
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypedDict
 
 # Same ATen kernels on every x86 CPU (no run-time SIMD dispatch): set before torch is imported, here and in the
 # torchaudio helper (which inherits the environment), as tools/fixtures does. What still dispatches per CPU (MKL)
 # is absorbed by the tolerances of tools/fixtures/compare.py.
 os.environ.setdefault("ATEN_CPU_CAPABILITY", "default")
 
-import librosa
+import librosa.version
 import numpy as np
 import scipy
 import scipy.signal
-import soundfile
 import torch
 import torch.nn.functional as F
 
 from tools.fixtures.compare import FloatRule, tree_problems
+from tools.fixtures.features import (
+    PROMPT_MEL_BASIS,
+    prompt_mel,
+    read_wav,
+    run_torchaudio,
+    whisper_log_mel,
+    whisper_mel_filters,
+    write_f32,
+)
 
 # Tolerances of ``--check`` (see tools/fixtures/compare.py); first match wins.
 FLOAT_RULES = (
@@ -68,8 +77,6 @@ FLOAT_RULES = (
 
 REPO = Path(__file__).resolve().parents[2]
 OUT_DIR = REPO / "test" / "fixtures" / "dsp"
-HELPER = Path(__file__).resolve().parent / "dsp_torchaudio.py"
-TORCHAUDIO_PYTHON = os.environ.get("TORCHAUDIO_PYTHON", "/usr/bin/python3")
 
 RECORDINGS = {
     "zero_shot": "prompts/zero_shot_prompt.wav",  # 24 kHz float
@@ -81,7 +88,10 @@ CROSS_LINGUAL_FEATURE_SAMPLES = 5 * 22050
 
 # Resampling: 0.25 s clips. Native-rate clips are cut from the recordings (the TS test cuts the same samples);
 # 8 kHz is real speech down-sampled by torchaudio (float64); 44.1/48 kHz are synthetic (chirp to 0.45·rate + noise).
-CLIPS = {
+Clip = TypedDict("Clip", {"kind": str, "from": str, "start": int, "length": int, "seed": int}, total=False)
+"""A resampling clip: ``recording`` (cut ``from`` a recording), ``derived`` or ``synthetic`` (LCG ``seed``)."""
+
+CLIPS: dict[int, Clip] = {
     8000: {"kind": "derived", "from": "w0121", "start": 16000, "length": 2000},
     16000: {"kind": "recording", "from": "w0121", "start": 16000, "length": 4000},
     22050: {"kind": "recording", "from": "cross_lingual", "start": 44100, "length": 5513},
@@ -113,63 +123,24 @@ def lcg(seed: int, count: int) -> np.ndarray:
     return out
 
 
-def read_wav(path: Path) -> tuple[np.ndarray, int]:
-    data, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    return data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0].copy(), rate
-
-
 class Goldens:
     def __init__(self, out: Path):
         self.out = out
-        self.index: dict[str, dict] = {}
+        self.index: dict[str, dict[str, object]] = {}
 
-    def add(self, name: str, array: np.ndarray, layout: str, source: str, **extra) -> None:
+    def add(self, name: str, array: np.ndarray, layout: str, source: str, **extra: object) -> None:
         arr = np.ascontiguousarray(array, dtype="<f4")
         arr.tofile(self.out / f"{name}.f32")
-        entry = {"file": f"{name}.f32", "shape": list(arr.shape), "layout": layout, "source": source}
+        entry: dict[str, object] = {"file": f"{name}.f32", "shape": list(arr.shape), "layout": layout, "source": source}
         entry.update(extra)
         self.index[name] = entry
-
-
-def whisper_log_mel(audio16k: np.ndarray, filters: np.ndarray, dtype=torch.float32) -> np.ndarray:
-    """whisper.audio.log_mel_spectrogram / s3tokenizer.utils.log_mel_spectrogram (padding 0); float32 as upstream,
-    or float64 to show the algorithmic error of our implementation."""
-    audio = torch.from_numpy(audio16k).to(dtype)
-    filters = filters.astype(np.float64) if dtype == torch.float64 else filters
-    window = torch.hann_window(400, dtype=dtype)
-    stft = torch.stft(audio, 400, 160, window=window, return_complex=True)
-    magnitudes = stft[..., :-1].abs() ** 2
-    mel_spec = torch.from_numpy(filters) @ magnitudes
-    log_spec = torch.clamp(mel_spec, min=1e-10).log10()
-    log_spec = torch.maximum(log_spec, log_spec.max() - 8.0)
-    return ((log_spec + 4.0) / 4.0).numpy()
-
-
-PROMPT_MEL_BASIS = librosa.filters.mel(sr=24000, n_fft=1920, n_mels=80, fmin=0, fmax=8000)
-
-
-def matcha_mel(y24k: np.ndarray, dtype=torch.float32) -> np.ndarray:
-    """matcha.utils.audio.mel_spectrogram(y, 1920, 80, 24000, 480, 1920, 0, 8000, center=False), transposed [T, 80];
-    float32 as upstream, or float64."""
-    y = torch.from_numpy(y24k).to(dtype)[None]
-    mel_basis = torch.from_numpy(PROMPT_MEL_BASIS).to(dtype)
-    hann = torch.hann_window(1920, dtype=dtype)
-    y = F.pad(y.unsqueeze(1), (720, 720), mode="reflect").squeeze(1)
-    spec = torch.view_as_real(
-        torch.stft(y, 1920, hop_length=480, win_length=1920, window=hann, center=False, pad_mode="reflect",
-                   normalized=False, onesided=True, return_complex=True)
-    )
-    spec = torch.sqrt(spec.pow(2).sum(-1) + 1e-9)
-    spec = torch.matmul(mel_basis, spec)
-    spec = torch.log(torch.clamp(spec, min=1e-5) * 1)
-    return spec[0].T.numpy()
 
 
 class SineGen2Ref(torch.nn.Module):
     """CosyVoice's SineGen2 (cosyvoice/hifigan/generator.py) in float64 with an injected noise tensor."""
 
-    def __init__(self, samp_rate=24000, upsample_scale=480, harmonic_num=8, sine_amp=0.1, noise_std=0.003,
-                 voiced_threshold=10):
+    def __init__(self, samp_rate: int = 24000, upsample_scale: int = 480, harmonic_num: int = 8, sine_amp: float = 0.1,
+                 noise_std: float = 0.003, voiced_threshold: float = 10) -> None:
         super().__init__()
         self.sine_amp = sine_amp
         self.noise_std = noise_std
@@ -178,10 +149,10 @@ class SineGen2Ref(torch.nn.Module):
         self.voiced_threshold = voiced_threshold
         self.upsample_scale = upsample_scale
 
-    def _f02uv(self, f0):
+    def _f02uv(self, f0: torch.Tensor) -> torch.Tensor:
         return (f0 > self.voiced_threshold).type(torch.float64)
 
-    def _f02sine(self, f0_values, generator):
+    def _f02sine(self, f0_values: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         rad_values = (f0_values / self.sampling_rate) % 1
         rand_ini = torch.rand(f0_values.shape[0], f0_values.shape[2], generator=generator, dtype=torch.float64)
         rand_ini[:, 0] = 0
@@ -193,7 +164,7 @@ class SineGen2Ref(torch.nn.Module):
                               mode="linear").transpose(1, 2)
         return torch.sin(phase)
 
-    def forward(self, f0, noise, generator):
+    def forward(self, f0: torch.Tensor, noise: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         harmonics = torch.arange(1, self.harmonic_num + 2, dtype=torch.float64)[None, None]
         fn = torch.multiply(f0, harmonics)
         sine_waves = self._f02sine(fn, generator) * self.sine_amp
@@ -231,12 +202,6 @@ def crossfade_reference(chunks: list[np.ndarray], overlap: int = 3840) -> np.nda
     return np.concatenate(outs)
 
 
-def run_torchaudio(jobs: list[dict], work: Path) -> dict:
-    (work / "jobs.json").write_text(json.dumps(jobs))
-    subprocess.run([TORCHAUDIO_PYTHON, str(HELPER), str(work)], check=True)
-    return json.loads((work / "versions.json").read_text())
-
-
 def generate(out: Path, shared: Path) -> None:
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)
@@ -252,13 +217,13 @@ def generate(out: Path, shared: Path) -> None:
                for key, (x, rate) in audio.items()}
     # The 13.7 s cross-lingual prompt is cut to its first 5 s for the feature goldens (keeps the fixtures small).
     audio["cross_lingual"] = (audio["cross_lingual"][0][:CROSS_LINGUAL_FEATURE_SAMPLES], audio["cross_lingual"][1])
-    mel_filters = np.load(shared / "reference" / "mel_filters.npz")
+    whisper_filters = whisper_mel_filters(shared)
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
 
         def put(name: str, x: np.ndarray) -> str:
-            np.ascontiguousarray(x, dtype="<f4").tofile(work / f"{name}.f32")
+            write_f32(work / f"{name}.f32", x)
             return f"{name}.f32"
 
         def get(name: str) -> np.ndarray:
@@ -283,23 +248,23 @@ def generate(out: Path, shared: Path) -> None:
         versions_ta = run_torchaudio(jobs, work)
 
         clips: dict[int, np.ndarray] = {}
-        for rate, spec in CLIPS.items():
-            if spec["kind"] == "recording":
-                clips[rate] = audio[spec["from"]][0][spec["start"]: spec["start"] + spec["length"]]
-            elif spec["kind"] == "derived":
+        for rate, clip in CLIPS.items():
+            if clip["kind"] == "recording":
+                clips[rate] = audio[clip["from"]][0][clip["start"]: clip["start"] + clip["length"]]
+            elif clip["kind"] == "derived":
                 clips[rate] = get("clip8.f32")
                 g.add("resample.input.8000", clips[rate], "[N] mono", "torchaudio.functional.resample(float64) of "
                       f"w0121[{c8['start']}:{c8['start'] + 2 * c8['length']}] 16000 -> 8000")
             else:
-                n = spec["length"]
+                n = clip["length"]
                 t = np.arange(n, dtype=np.float64) / rate
                 f_lo, f_hi, dur = 50.0, 0.45 * rate, n / rate
                 k = f_hi / f_lo
                 chirp = np.sin(2 * np.pi * f_lo * dur / np.log(k) * (k ** (t / dur) - 1))
-                x = (0.3 * chirp + 0.05 * lcg(spec["seed"], n)).astype(np.float32)
+                x = (0.3 * chirp + 0.05 * lcg(clip["seed"], n)).astype(np.float32)
                 clips[rate] = x
                 g.add(f"resample.input.{rate}", x, "[N] mono",
-                      f"synthetic: 0.3*log-chirp 50 Hz -> {f_hi:g} Hz over {dur:g} s + 0.05*lcg({spec['seed']})")
+                      f"synthetic: 0.3*log-chirp 50 Hz -> {f_hi:g} Hz over {dur:g} s + 0.05*lcg({clip['seed']})")
 
         # --- stage 2 (torchaudio): resampling goldens and fbank
         jobs = []
@@ -355,22 +320,22 @@ def generate(out: Path, shared: Path) -> None:
         # --- whisper log-mel (torch 2.13, whisper's filters)
         for key, x in sixteen.items():
             via = "" if key == "w0121" else f" of torchaudio.functional.resample(float64 {key}, -> 16000)"
-            g.add(f"whisperMel.{key}", whisper_log_mel(x, mel_filters["mel_128"]), "[128][T]",
+            g.add(f"whisperMel.{key}", whisper_log_mel(x, whisper_filters), "[128][T]",
                   f"whisper log_mel_spectrogram(n_mels=128){via}")
         g.add("whisperMel64.w0121",
-              whisper_log_mel(sixteen["w0121"][ex["start"]: ex["start"] + ex["length"]], mel_filters["mel_128"],
+              whisper_log_mel(sixteen["w0121"][ex["start"]: ex["start"] + ex["length"]], whisper_filters,
                               torch.float64), "[128][T]",
               f"whisper log_mel_spectrogram(n_mels=128) of w0121[{ex['start']}:{ex['start'] + ex['length']}] "
               "computed in float64 (filters from the npz)", excerpt=ex)
 
         # --- prompt mel (torch 2.13 + librosa filterbank)
-        g.add("promptMel.zero_shot", matcha_mel(audio["zero_shot"][0]), "[T][80]",
+        g.add("promptMel.zero_shot", prompt_mel(audio["zero_shot"][0]).T, "[T][80]",
               "matcha mel_spectrogram(1920, 80, 24000, 480, 1920, 0, 8000) of the 24 kHz recording")
-        g.add("promptMel.cross_lingual", matcha_mel(get("cross_lingual_24k.f32")), "[T][80]",
+        g.add("promptMel.cross_lingual", prompt_mel(get("cross_lingual_24k.f32")).T, "[T][80]",
               "matcha mel_spectrogram of torchaudio.functional.resample(float64 cross_lingual[:5 s], 22050 -> 24000)")
         ez = FLOAT64_EXCERPTS["zero_shot"]
-        g.add("promptMel64.zero_shot", matcha_mel(audio["zero_shot"][0][ez["start"]: ez["start"] + ez["length"]],
-                                                  torch.float64), "[T][80]",
+        g.add("promptMel64.zero_shot", prompt_mel(audio["zero_shot"][0][ez["start"]: ez["start"] + ez["length"]],
+                                                  torch.float64).T, "[T][80]",
               f"matcha mel_spectrogram of zero_shot[{ez['start']}:{ez['start'] + ez['length']}] computed in float64",
               excerpt=ez)
         # Sparse: row m is zero outside [bandStart[m], bandStart[m] + bandLength[m]); the band values are concatenated.
@@ -388,12 +353,12 @@ def generate(out: Path, shared: Path) -> None:
               denseShape=list(PROMPT_MEL_BASIS.shape), bandStart=starts, bandLength=lengths)
 
     # --- frame-count arithmetic straight from the references
-    frame_counts = {"whisperMel": {}, "promptMel": {}, "fbank": {}}
+    frame_counts: dict[str, dict[str, int]] = {"whisperMel": {}, "promptMel": {}, "fbank": {}}
     for n in (201, 16000, 16159, 16160, 48000, 480000):
         x = lcg(n, n) * 0.1
-        frame_counts["whisperMel"][str(n)] = int(whisper_log_mel(x, mel_filters["mel_128"]).shape[1])
+        frame_counts["whisperMel"][str(n)] = int(whisper_log_mel(x, whisper_filters).shape[1])
     for n in (721, 24000, 24479, 24480, 36000):
-        frame_counts["promptMel"][str(n)] = int(matcha_mel(lcg(n, n) * 0.1).shape[0])
+        frame_counts["promptMel"][str(n)] = int(prompt_mel(lcg(n, n) * 0.1).shape[1])
     frame_counts["fbank"] = fbank_frames  # from torchaudio's output shapes
 
     # --- STFT / iSTFT
@@ -469,7 +434,7 @@ def generate(out: Path, shared: Path) -> None:
         "resamplePairs": [list(p) for p in RESAMPLE_PAIRS],
         "frameCounts": frame_counts,
         "versions": {
-            "venv": {"python": sys.version.split()[0], "torch": torch.__version__, "librosa": librosa.__version__,
+            "venv": {"python": sys.version.split()[0], "torch": torch.__version__, "librosa": librosa.version.version,
                      "numpy": np.__version__, "scipy": scipy.__version__},
             "debian": versions_ta,
         },

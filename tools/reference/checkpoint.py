@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -31,10 +32,14 @@ def check_state_dict(module: nn.Module, state: dict[str, torch.Tensor], what: st
         raise CheckpointMismatchError("\n".join(lines))
 
 
-def load_strict(module: nn.Module, state: dict[str, torch.Tensor] | str | Path, what: str) -> nn.Module:
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
+
+
+def load_strict(module: ModuleT, state: dict[str, torch.Tensor] | str | Path, what: str) -> ModuleT:
     """Check, then ``load_state_dict(strict=True)``; ``state`` may be a path to a ``torch.save``d dict."""
-    if not isinstance(state, dict):
-        state = torch.load(state, map_location="cpu", weights_only=True)
-    check_state_dict(module, state, what)
-    module.load_state_dict(state, strict=True)
+    tensors: dict[str, torch.Tensor] = (
+        state if isinstance(state, dict) else torch.load(state, map_location="cpu", weights_only=True)
+    )
+    check_state_dict(module, tensors, what)
+    module.load_state_dict(tensors, strict=True)
     return module

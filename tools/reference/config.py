@@ -164,7 +164,7 @@ def _llm_from_json(llm_model: dict[str, Any]) -> LlmConfig:
         rope_theta=float(rope),
         text_vocab_size=q["vocab_size"],
         speech_token_size=llm_model["speech_token_size"],
-        mix_ratio=tuple(llm_model.get("mix_ratio", (5, 15))),  # type: ignore[arg-type]
+        mix_ratio=tuple(llm_model.get("mix_ratio", (5, 15))),
         top_p=s.get("top_p", 0.8),
         top_k=s.get("top_k", 25),
         win_size=s.get("win_size", 10),

@@ -26,6 +26,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from tools.reference.checkpoint import load_strict
 from tools.reference.config import HiftConfig
+from tools.reference.modules import children_of
 
 MAGNITUDE_CLIP = 100.0
 """Upper bound applied to ``exp(log-magnitude)`` before the iSTFT (spec §6.2 step 7; export hazard §6.5)."""
@@ -196,7 +197,7 @@ def _same_padding(kernel_size: int, dilation: int = 1) -> int:
     return (kernel_size * dilation - dilation) // 2
 
 
-def _weight_normed_conv(in_ch: int, out_ch: int, kernel_size: int, dilation: int = 1) -> nn.Module:
+def _weight_normed_conv(in_ch: int, out_ch: int, kernel_size: int, dilation: int = 1) -> nn.Conv1d:
     conv = nn.Conv1d(in_ch, out_ch, kernel_size, dilation=dilation, padding=_same_padding(kernel_size, dilation))
     return weight_norm(conv)
 
@@ -335,6 +336,9 @@ class SourceModule(nn.Module):
 class HiFT(nn.Module):
     """HiFTGenerator of CosyVoice 2 with the official parameter names (state-dicts spec §3)."""
 
+    stft_window: Tensor  # buffers (registered in __init__, not saved)
+    stft_kernels: Tensor
+
     def __init__(self, cfg: HiftConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -395,8 +399,10 @@ class HiFT(nn.Module):
         """Replace every ``w = g·v/‖v‖`` parametrization by the plain folded weight (in place; for export)."""
         for module in list(self.modules()):  # a snapshot: removing a parametrization edits the module tree
             if parametrize.is_parametrized(module, "weight"):
+                weight = module.weight
+                assert isinstance(weight, Tensor), "a parametrized weight is computed, a tensor"
                 with torch.no_grad():
-                    folded = module.weight.clone()
+                    folded = weight.clone()
                 parametrize.remove_parametrizations(module, "weight", leave_parametrized=True)
                 # torch leaves a buffer instead of a Parameter when the folded value does not require grad (e.g.
                 # under no_grad); re-register it so folded modules always expose plain Parameter weights.
@@ -441,10 +447,11 @@ class HiFT(nn.Module):
     def decode(self, mel: Tensor, source: Tensor) -> tuple[Tensor, Tensor]:
         """Decoder: ``(magnitude, phase)``, each ``[B, n_fft/2+1, 120T+1]``; magnitude = ``exp`` (not yet clipped)."""
         source_spec = self.source_stft(source)
+        source_downs = children_of(self.source_downs, nn.Conv1d)
         x = self.conv_pre(mel)
         for stage in range(self.num_stages):
             x = self._upsample_stage(x, stage)
-            x = x + self.source_resblocks[stage](_source_down(source_spec, self.source_downs[stage]))
+            x = x + self.source_resblocks[stage](_source_down(source_spec, source_downs[stage]))
             x = self._multi_receptive_field(x, stage)
         x = self.conv_post(F.leaky_relu(x, POST_LRELU_SLOPE))
         n_bins = self.cfg.n_fft // 2 + 1
@@ -512,10 +519,11 @@ def normalize_hift_keys(state: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 def load_hift(checkpoint: str | Path | Mapping[str, Tensor], cfg: HiftConfig) -> HiFT:
     """Build :class:`HiFT` and load ``hift.pt`` strictly (mismatches raise ``CheckpointMismatchError``); eval mode."""
-    if not isinstance(checkpoint, Mapping):
-        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state: Mapping[str, Tensor] = (
+        checkpoint if isinstance(checkpoint, Mapping) else torch.load(checkpoint, map_location="cpu", weights_only=True)
+    )
     hift = HiFT(cfg)
-    load_strict(hift, normalize_hift_keys(checkpoint), "hift.pt")
+    load_strict(hift, normalize_hift_keys(state), "hift.pt")
     return hift.eval()
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -83,7 +83,7 @@ def apply_rope(x: Tensor, cos: Tensor, sin: Tensor) -> Tensor:
     return x * cos + rotate_half(x) * sin
 
 
-def causal_padding_bias(attention_mask: Tensor, num_new: int | Tensor) -> Tensor:
+def causal_padding_bias(attention_mask: Tensor, num_new: int) -> Tensor:
     """Additive attention bias ``[1, 1, S, P+S]``: 0 where allowed, float32 min elsewhere.
 
     New row i sits at cache index ``P + i`` and may attend to cache index j iff ``j ≤ P + i`` and
@@ -180,8 +180,9 @@ class TiedHead(nn.Module):
     count at 505 803 812 and avoids allocating a second 151936 × 896 table.
     """
 
-    def __init__(self, tied_to: nn.Parameter) -> None:
+    def __init__(self, tied_to: Tensor) -> None:
         super().__init__()
+        assert isinstance(tied_to, nn.Parameter), "the tied weight is the embedding's Parameter, registered here too"
         self.weight = tied_to
 
 
@@ -552,7 +553,7 @@ def _notify(on_step: StepObserver | None, step: DecodeStep) -> None:
 
 def decode_unistream(
     model: Qwen2LM, prompt: UnistreamPrompt, sampler: Sampler, on_step: StepObserver | None = None
-) -> Iterator[int]:
+) -> Generator[int, None, None]:
     """Yield speech tokens (§4.3): prefill, then one fed-back token per step.
 
     EOS is forbidden for the first ``min_len`` steps; any of EOS / unused stop / FILL ends decoding; at most

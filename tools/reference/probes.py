@@ -7,7 +7,7 @@ all conformer layers of both encoder stacks, and every transformer of every esti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from tools.reference.flow import Flow
+from tools.reference.flow.estimator import ResamplingStage, Stage
 from tools.reference.hift import HiFT
 
 
@@ -90,14 +91,18 @@ def estimator_probe_modules(flow: Flow) -> dict[str, nn.Module]:
     resnet, every one of its transformers, its down/up-sampling conv, and the final block."""
     est = flow.decoder.estimator
     modules: dict[str, nn.Module] = {"time_mlp_out": est.time_mlp}
-    stacks = (("down", est.down_blocks), ("mid", est.mid_blocks), ("up", est.up_blocks))
-    for kind, blocks in stacks:
-        for i, block in enumerate(blocks):
-            modules[f"{kind}_{i}_resnet_out"] = block[0]
-            for j, transformer in enumerate(block[1]):
+    stacks: tuple[tuple[str, Sequence[Stage]], ...] = (
+        ("down", [est.down_stage()]),
+        ("mid", est.mid_stages()),
+        ("up", [est.up_stage()]),
+    )
+    for kind, stages in stacks:
+        for i, stage in enumerate(stages):
+            modules[f"{kind}_{i}_resnet_out"] = stage.resnet
+            for j, transformer in enumerate(stage.transformers):
                 modules[f"{kind}_{i}_transformer_{j}_out"] = transformer
-            if kind != "mid":
-                modules[f"{kind}_{i}_conv_out"] = block[2]
+            if isinstance(stage, ResamplingStage):
+                modules[f"{kind}_{i}_conv_out"] = stage.resample
     modules["final_block_out"] = est.final_block
     return modules
 

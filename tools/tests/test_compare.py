@@ -13,7 +13,7 @@ from tools.fixtures.compare import FloatRule, tree_problems
 RULES = (FloatRule(r"exact", 0.0, "bit for bit"), FloatRule(r".", 1e-5, "test rule"))
 
 
-def write_tree(root: Path, wave: np.ndarray, ids: np.ndarray, meta: dict, graph: bytes) -> Path:
+def write_tree(root: Path, wave: np.ndarray, ids: np.ndarray, meta: dict[str, object], graph: bytes) -> Path:
     root.mkdir()
     np.savez(root / "g.npz", wave=wave, ids=ids)
     wave.astype("<f4").tofile(root / "exact.f32")
@@ -32,7 +32,7 @@ def committed(tmp_path: Path) -> Path:
 def regenerate(tmp_path: Path, committed: Path, **change: object) -> list[str]:
     data = np.load(committed / "g.npz")
     parts = {"wave": data["wave"], "ids": data["ids"], "meta": {"k": [1, 2]}, "graph": b"graph", **change}
-    fresh = write_tree(tmp_path / "b", parts["wave"], parts["ids"], parts["meta"], parts["graph"])  # type: ignore[arg-type]
+    fresh = write_tree(tmp_path / "b", parts["wave"], parts["ids"], parts["meta"], parts["graph"])
     return tree_problems(committed, fresh, RULES)
 
 

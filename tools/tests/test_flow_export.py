@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -22,17 +23,16 @@ import torch
 
 from tools.export.flow import export_flow_encoder, export_flow_step, read_noise, write_noise
 from tools.reference.flow import NOISE_BUFFER_FRAMES, Flow, noise_buffer
+from tools.tests.upstream import cpu_session, max_abs, upstream_flow_config
 
 from .test_flow import (
     ENCODER_MODES,
     ESTIMATOR_MODES,
     assert_matches,
     encoder_inputs,
-    load_upstream_flow,
     manifest,
     tensor,
     tolerance,
-    upstream_flow_config,
     vectors,
 )
 
@@ -67,11 +67,6 @@ STEP_TOLERANCE = tolerance("estimator.npz", "full.t1.out")
 
 
 @pytest.fixture(scope="module")
-def flow() -> Flow:
-    return load_upstream_flow()
-
-
-@pytest.fixture(scope="module")
 def graphs(flow: Flow, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("flow_graphs")
     return {
@@ -80,25 +75,14 @@ def graphs(flow: Flow, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pa
     }
 
 
-def session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # the test machines are shared; determinism of the numbers is a bonus
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 @pytest.fixture(scope="module")
 def encoder_session(graphs: dict[str, Path]) -> ort.InferenceSession:
-    return session(graphs["flow_encoder"])
+    return cpu_session(graphs["flow_encoder"])
 
 
 @pytest.fixture(scope="module")
 def step_session(graphs: dict[str, Path]) -> ort.InferenceSession:
-    return session(graphs["flow_step"])
-
-
-def max_abs(a: np.ndarray, b: np.ndarray) -> float:
-    assert a.shape == b.shape, (a.shape, b.shape)
-    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).max())
+    return cpu_session(graphs["flow_step"])
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -113,7 +97,7 @@ def declared_io(values: list[onnx.ValueInfoProto]) -> list[tuple[str, int, list[
 
 
 @pytest.mark.parametrize(("graph", "contract"), [("flow_encoder", ENCODER_IO), ("flow_step", STEP_IO)])
-def test_graph_interface_matches_model_package(graphs: dict[str, Path], graph: str, contract: dict) -> None:
+def test_graph_interface_matches_model_package(graphs: dict[str, Path], graph: str, contract: dict[str, Any]) -> None:
     model = onnx.load(str(graphs[graph]))
     onnx.checker.check_model(model, full_check=True)
     assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
@@ -198,9 +182,8 @@ def test_step_graph_matches_torch(flow: Flow, step_session: ort.InferenceSession
         for streaming in (False, True):
             x_next = run_step(step_session, x, mu, spks, cond, t, dt, streaming)
             with torch.no_grad():
-                expected = flow.cfg_euler_step(
-                    *(torch.from_numpy(a) for a in (x, mu, spks, cond, t, dt)), torch.tensor([streaming])
-                )
+                x_t, mu_t, spks_t, cond_t, t_t, dt_t = (torch.from_numpy(a) for a in (x, mu, spks, cond, t, dt))
+                expected = flow.cfg_euler_step(x_t, mu_t, spks_t, cond_t, t_t, dt_t, torch.tensor([streaming]))
             error = max_abs(x_next, expected.numpy())
             assert error <= STEP_TOLERANCE, (frames, streaming, error)
 

@@ -15,8 +15,6 @@ every emitted mel frame (all four prompt lengths, both utterances, final chunk i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import Tensor
@@ -24,36 +22,19 @@ from torch import Tensor
 from tools.reference.flow import Flow, IncrementalEstimator, solve_frames
 from tools.reference.flow.incremental_stream import extend, prompt_prefix
 from tools.reference.pipeline import stream_schedule
-
-from .test_flow import load_upstream_flow
+from tools.tests.upstream import max_abs
 
 VELOCITY_TOLERANCE = 1e-5
 MEL_TOLERANCE = 1e-5
 """fp32 summation-order differences only (the issue's exactness bound for streamed mel); observed figures above."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny graphs on a shared 2-core machine: a second intra-op thread makes each call ~40× slower under load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def flow() -> Flow:
-    return load_upstream_flow()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
 def incremental(flow: Flow) -> IncrementalEstimator:
     return IncrementalEstimator(flow.decoder.estimator).eval()
-
-
-def max_abs(a: Tensor, b: Tensor) -> float:
-    assert a.shape == b.shape, f"shape {tuple(a.shape)} vs {tuple(b.shape)}"
-    return float((a.double() - b.double()).abs().max())
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -22,20 +22,14 @@ import torch
 from tools.export.flow import export_flow_step_incremental, incremental_step_io
 from tools.export.graph import graph_io
 from tools.reference.flow import Flow, IncrementalEstimator, euler_steps, noise_buffer
-
-from .test_flow import load_upstream_flow
-from .test_flow_export import max_abs, session
-from .test_flow_incremental import one_torch_thread  # noqa: F401  (autouse: 1 torch thread)
+from tools.tests.upstream import cpu_session, max_abs
 
 STEP_TOLERANCE = 1e-5
 """onnxruntime vs torch on the same step (two correct fp32 implementations; flow_step's own vector tolerance)."""
 MEL_TOLERANCE = 1e-5
 """The issue's exactness bound for streamed mel."""
 
-
-@pytest.fixture(scope="module")
-def flow() -> Flow:
-    return load_upstream_flow()
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +39,7 @@ def graph(flow: Flow, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def step_session(graph: Path) -> ort.InferenceSession:
-    return session(graph)
+    return cpu_session(graph)
 
 
 def empty_cache(flow: Flow) -> tuple[np.ndarray, np.ndarray]:
@@ -84,8 +78,11 @@ def test_graph_step_matches_torch(flow: Flow, step_session: ort.InferenceSession
         x, mu, cond = (rng.standard_normal((1, 80, frames)).astype(np.float32) for _ in range(3))
         got = run(step_session, x, mu, spks, cond, t, dt, kv, conv)
         with torch.no_grad():
+            x_t, mu_t, spks_t, cond_t, t_t, dt_t, kv_t, conv_t = (
+                torch.from_numpy(a) for a in (x, mu, spks, cond, t, dt, kv, conv)
+            )
             expected = incremental.cfg_euler_step(
-                *(torch.from_numpy(a) for a in (x, mu, spks, cond, t, dt, kv, conv)), flow.cfg.inference_cfg_rate
+                x_t, mu_t, spks_t, cond_t, t_t, dt_t, kv_t, conv_t, flow.cfg.inference_cfg_rate
             )
         for name, a, b in zip(("x_next", "present_kv", "next_conv_state"), got, expected, strict=True):
             # the caches are activations deep inside the network (|value| up to ~1e2): fp32 error scales with them

@@ -15,7 +15,7 @@ Observed max-abs errors (torch 2.13 CPU, fp32 unless stated) vs the upstream arr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -39,7 +39,7 @@ from tools.reference.hift import (
     upsample_f0,
 )
 from tools.reference.probes import record_decoder_activations
-from tools.tests.vectors import VECTORS as UPSTREAM_VECTORS
+from tools.tests.upstream import UPSTREAM_VECTORS, max_abs
 
 # Spec constants (shared/spec/cosyvoice2-inference.md §6, cosyvoice2-state-dicts.md §3).
 OFFICIAL_PARAMS = 20_821_295
@@ -66,11 +66,7 @@ DBG_WITH_SOURCE = (
     "dbg.conv_post_in",
 )
 
-
-def max_abs(actual: torch.Tensor | np.ndarray, expected: np.ndarray) -> float:
-    actual_np = actual.detach().numpy() if isinstance(actual, torch.Tensor) else actual
-    assert actual_np.shape == expected.shape, f"shape {actual_np.shape} != {expected.shape}"
-    return float(np.abs(actual_np.astype(np.float64) - expected.astype(np.float64)).max())
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +88,6 @@ def hift(cfg: HiftConfig, checkpoint: dict[str, torch.Tensor]) -> HiFT:
 def vectors() -> dict[str, np.ndarray]:
     with np.load(UPSTREAM_VECTORS / "hift.npz") as npz:
         return {k: npz[k] for k in npz.files}
-
-
-@pytest.fixture(autouse=True)
-def no_grad() -> Iterator[None]:
-    with torch.no_grad():
-        yield
 
 
 def tensor(vectors: dict[str, np.ndarray], name: str) -> torch.Tensor:
@@ -316,7 +306,7 @@ def test_stft_conv_kernels_equal_torch_stft(cfg: HiftConfig, vectors: dict[str, 
 # ---------------------------------------------------------------------------------------------------------------------
 
 
-def seeded_noise(seed: int, harmonics: int):
+def seeded_noise(seed: int, harmonics: int) -> Callable[[int], torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     return lambda samples: torch.randn(1, samples, harmonics, generator=generator)
 

@@ -15,7 +15,6 @@ Observed max-abs errors (onnxruntime 1.30 CPU, torch 2.13, tiny upstream-vectors
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ from tools.reference.hift import (
     load_hift,
     sine_excitation,
 )
-from tools.tests.vectors import VECTORS as UPSTREAM_VECTORS
+from tools.tests.upstream import UPSTREAM_VECTORS, cpu_session, max_abs
 
 # Tolerances from the upstream-vectors README (fp32 max-abs).
 TOL_F0 = 5e-4
@@ -50,6 +49,8 @@ TOL_STORED_S_MAGNITUDE = 2e-5
 TOL_ORT_VS_TORCH_F0 = TOL_F0
 TOL_ORT_VS_TORCH = TOL_STORED_S
 TOL_ORT_VS_TORCH_MAGNITUDE = TOL_STORED_S_MAGNITUDE
+
+pytestmark = pytest.mark.usefixtures("no_grad")
 
 
 @pytest.fixture(scope="module")
@@ -80,23 +81,6 @@ def exported(hift: HiFT, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 @pytest.fixture(scope="module")
 def sessions(exported: dict[str, Path]) -> dict[str, ort.InferenceSession]:
     return {name: cpu_session(path) for name, path in exported.items()}
-
-
-@pytest.fixture(autouse=True)
-def no_grad() -> Iterator[None]:
-    with torch.no_grad():
-        yield
-
-
-def cpu_session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # the test machines' 2 cores are shared
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def max_abs(actual: np.ndarray, expected: np.ndarray) -> float:
-    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
-    return float(np.abs(actual.astype(np.float64) - expected.astype(np.float64)).max())
 
 
 def excitation_fp64(f0: np.ndarray, noise: np.ndarray, cfg: HiftConfig) -> np.ndarray:
@@ -212,7 +196,9 @@ def test_magnitude_is_clipped_inside_the_graph(hift: HiFT, vectors: dict[str, np
     loud = HiFT(hift.cfg)
     loud.load_state_dict(hift.state_dict())
     n_bins = hift.cfg.n_fft // 2 + 1
-    loud.conv_post.bias[:n_bins] += 5.0
+    bias = loud.conv_post.bias
+    assert bias is not None
+    bias[:n_bins] += 5.0
     loud.eval()
     session = cpu_session(export_hift_decoder(loud, tmp_path / "loud.onnx"))
     excitation = excitation_fp64(vectors["f0"], vectors["source_noise"], hift.cfg)

@@ -18,7 +18,7 @@ import torch
 from tools.reference import llm as lm
 from tools.reference.checkpoint import CheckpointMismatchError
 from tools.reference.config import LlmConfig, load_checkpoint_config
-from tools.tests.vectors import VECTORS
+from tools.tests.upstream import UPSTREAM_VECTORS, max_abs
 
 UNISTREAM_MODES = ("zero_shot", "cross_lingual", "instruct2")
 
@@ -29,17 +29,17 @@ TOL_PROB = 1e-5
 
 @pytest.fixture(scope="module")
 def cfg() -> LlmConfig:
-    return load_checkpoint_config(VECTORS).llm
+    return load_checkpoint_config(UPSTREAM_VECTORS).llm
 
 
 @pytest.fixture(scope="module")
 def model(cfg: LlmConfig) -> lm.Qwen2LM:
-    return lm.load_qwen2lm(VECTORS / "llm.pt", cfg)
+    return lm.load_qwen2lm(UPSTREAM_VECTORS / "llm.pt", cfg)
 
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, np.ndarray]:
-    with np.load(VECTORS / "llm.npz") as npz:
+    with np.load(UPSTREAM_VECTORS / "llm.npz") as npz:
         return {name: npz[name] for name in npz.files}
 
 
@@ -50,11 +50,6 @@ def mode_arrays(vectors: dict[str, np.ndarray], mode: str) -> Callable[[str], np
 def ids(array: np.ndarray) -> list[int]:
     """``[1, n]`` id array → list."""
     return [int(i) for i in array.reshape(-1)]
-
-
-def max_abs(actual: np.ndarray, expected: np.ndarray) -> float:
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    return float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64)), initial=0.0))
 
 
 def assert_close_with_infs(actual: np.ndarray, expected: np.ndarray, tol: float) -> None:
@@ -93,7 +88,7 @@ def uniform_selecting(weights: np.ndarray, index: int) -> float:
 
 
 def test_upstream_checkpoint_loads_strictly_with_the_official_key_order(model: lm.Qwen2LM) -> None:
-    state = torch.load(VECTORS / "llm.pt", map_location="cpu", weights_only=True)
+    state = torch.load(UPSTREAM_VECTORS / "llm.pt", map_location="cpu", weights_only=True)
     assert list(model.state_dict()) == list(state)
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, state[name]), name
@@ -102,7 +97,7 @@ def test_upstream_checkpoint_loads_strictly_with_the_official_key_order(model: l
 
 def test_official_layout_is_the_fixture_layout_with_24_layers() -> None:
     """The official module tree has the fixture's key patterns (config.json: same patterns in the same order)."""
-    state = torch.load(VECTORS / "llm.pt", map_location="cpu", weights_only=True)
+    state = torch.load(UPSTREAM_VECTORS / "llm.pt", map_location="cpu", weights_only=True)
     with torch.device("meta"):
         official = lm.Qwen2LM(LlmConfig())
 
@@ -117,7 +112,7 @@ def test_official_layout_is_the_fixture_layout_with_24_layers() -> None:
 
 
 def test_mismatched_checkpoint_names_every_bad_key(cfg: LlmConfig) -> None:
-    state = dict(torch.load(VECTORS / "llm.pt", map_location="cpu", weights_only=True))
+    state = dict(torch.load(UPSTREAM_VECTORS / "llm.pt", map_location="cpu", weights_only=True))
     dropped = "llm.model.model.layers.1.mlp.up_proj.weight"
     renamed = "llm.model.model.layers.0.self_attn.o_proj.weight"
     reshaped = "llm_decoder.bias"
@@ -132,7 +127,7 @@ def test_mismatched_checkpoint_names_every_bad_key(cfg: LlmConfig) -> None:
 
 
 def test_untied_text_head_is_rejected(cfg: LlmConfig) -> None:
-    state = dict(torch.load(VECTORS / "llm.pt", map_location="cpu", weights_only=True))
+    state = dict(torch.load(UPSTREAM_VECTORS / "llm.pt", map_location="cpu", weights_only=True))
     state["llm.model.lm_head.weight"] = state["llm.model.lm_head.weight"] + 1.0
     with pytest.raises(CheckpointMismatchError, match="lm_head"):
         lm.load_qwen2lm(state, cfg)
@@ -140,7 +135,7 @@ def test_untied_text_head_is_rejected(cfg: LlmConfig) -> None:
 
 def test_parameter_counts(cfg: LlmConfig) -> None:
     assert lm.count_parameters(LlmConfig()) == 505_803_812  # spec §0 / §4.1 / state-dicts §1
-    assert lm.count_parameters(cfg) == json.loads((VECTORS / "config.json").read_text())["llm"]["n_params"]
+    assert lm.count_parameters(cfg) == json.loads((UPSTREAM_VECTORS / "config.json").read_text())["llm"]["n_params"]
 
 
 # --- unistream modes: inputs and forward pass -------------------------------------------------------------------------

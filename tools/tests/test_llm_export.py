@@ -20,7 +20,7 @@ import torch
 from tools.export import llm as export
 from tools.reference import llm as lm
 from tools.reference.config import LlmConfig, load_checkpoint_config
-from tools.tests.vectors import VECTORS
+from tools.tests.upstream import UPSTREAM_VECTORS, cpu_session, max_abs
 
 GRAPHS = {"embed_text": export.export_embed_text, "embed_speech": export.export_embed_speech, "llm": export.export_llm}
 
@@ -33,17 +33,17 @@ INT64 = onnx.TensorProto.INT64
 
 @pytest.fixture(scope="module")
 def cfg() -> LlmConfig:
-    return load_checkpoint_config(VECTORS).llm
+    return load_checkpoint_config(UPSTREAM_VECTORS).llm
 
 
 @pytest.fixture(scope="module")
 def model(cfg: LlmConfig) -> lm.Qwen2LM:
-    return lm.load_qwen2lm(VECTORS / "llm.pt", cfg)
+    return lm.load_qwen2lm(UPSTREAM_VECTORS / "llm.pt", cfg)
 
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, np.ndarray]:
-    with np.load(VECTORS / "llm.npz") as npz:
+    with np.load(UPSTREAM_VECTORS / "llm.npz") as npz:
         return {name: npz[name] for name in npz.files}
 
 
@@ -56,20 +56,9 @@ def exported(model: lm.Qwen2LM, tmp_path_factory: pytest.TempPathFactory) -> dic
     return export_all(model, tmp_path_factory.mktemp("lm-graphs"))
 
 
-def open_session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1  # shared 2-core machine
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 @pytest.fixture(scope="module")
 def llm_session(exported: dict[str, Path]) -> ort.InferenceSession:
-    return open_session(exported["llm"])
-
-
-def max_abs(actual: np.ndarray, expected: np.ndarray) -> float:
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    return float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64)), initial=0.0))
+    return cpu_session(exported["llm"])
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -129,14 +118,14 @@ def value_signature(value: onnx.ValueInfoProto) -> tuple[str, int, list[int | st
 
 def test_llm_graph_interface_matches_the_contract(exported: dict[str, Path], cfg: LlmConfig) -> None:
     graph = onnx.load(exported["llm"]).graph
-    cache_in = [1, cfg.num_kv_heads, "past_sequence", cfg.head_dim]
-    cache_out = [1, cfg.num_kv_heads, "total_sequence", cfg.head_dim]
-    expected_inputs = [
+    cache_in: list[int | str] = [1, cfg.num_kv_heads, "past_sequence", cfg.head_dim]
+    cache_out: list[int | str] = [1, cfg.num_kv_heads, "total_sequence", cfg.head_dim]
+    expected_inputs: list[tuple[str, int, list[int | str]]] = [
         ("inputs_embeds", FLOAT, [1, "sequence", cfg.hidden_size]),
         ("attention_mask", INT64, [1, "total_sequence"]),
         ("position_ids", INT64, [1, "sequence"]),
     ]
-    expected_outputs = [("logits", FLOAT, [1, cfg.speech_rows])]
+    expected_outputs: list[tuple[str, int, list[int | str]]] = [("logits", FLOAT, [1, cfg.speech_rows])]
     for i in range(cfg.num_layers):
         expected_inputs += [
             (f"past_key_values.{i}.key", FLOAT, cache_in),
@@ -173,21 +162,23 @@ def test_graphs_are_valid_opset_17_single_files(exported: dict[str, Path], graph
 
 def test_embedding_graphs_are_exact_lookups(exported: dict[str, Path], model: lm.Qwen2LM, cfg: LlmConfig) -> None:
     text_ids = np.arange(cfg.text_vocab_size, dtype=np.int64)[None]
-    (text,) = open_session(exported["embed_text"]).run(None, {"input_ids": text_ids})
+    (text,) = cpu_session(exported["embed_text"]).run(None, {"input_ids": text_ids})
     np.testing.assert_array_equal(text[0], model.backbone.embed_tokens.weight.detach().numpy())
 
     speech_ids = np.arange(cfg.speech_rows + 2, dtype=np.int64)[None]
-    (speech,) = open_session(exported["embed_speech"]).run(None, {"speech_ids": speech_ids})
+    (speech,) = cpu_session(exported["embed_speech"]).run(None, {"speech_ids": speech_ids})
     np.testing.assert_array_equal(speech[0, : cfg.speech_rows], model.speech_embedding.weight.detach().numpy())
     np.testing.assert_array_equal(speech[0, cfg.speech_rows :], model.llm_embedding.weight.detach().numpy())
 
 
-def test_embed_speech_builds_the_upstream_unistream_input(exported: dict[str, Path], cfg: LlmConfig, vectors) -> None:
+def test_embed_speech_builds_the_upstream_unistream_input(
+    exported: dict[str, Path], cfg: LlmConfig, vectors: dict[str, np.ndarray]
+) -> None:
     """zero_shot.lm_input = [SOS, text…, TASK_ID, prompt speech…]: SOS/TASK_ID are ids V+3 / V+4 of embed_speech."""
     lm_input = vectors["zero_shot.lm_input"][0]
     prompt_speech = vectors["zero_shot.prompt_speech_token"][0]
     speech_ids = np.array([[cfg.speech_rows, cfg.speech_rows + 1, *prompt_speech]], dtype=np.int64)
-    (rows,) = open_session(exported["embed_speech"]).run(None, {"speech_ids": speech_ids})
+    (rows,) = cpu_session(exported["embed_speech"]).run(None, {"speech_ids": speech_ids})
     task_index = lm_input.shape[0] - len(prompt_speech) - 1
     np.testing.assert_array_equal(rows[0, 0], lm_input[0])
     np.testing.assert_array_equal(rows[0, 1], lm_input[task_index])
@@ -270,6 +261,6 @@ def test_large_graphs_use_one_external_data_file(
     assert {entry.value for t in external for entry in t.external_data if entry.key == "location"} == {"llm.onnx.data"}
 
     embeds = vectors["zero_shot.lm_input"]
-    external_logits, _ = OrtLm(open_session(path), cfg).feed(embeds)
+    external_logits, _ = OrtLm(cpu_session(path), cfg).feed(embeds)
     single_file_logits, _ = OrtLm(llm_session, cfg).feed(embeds)
     np.testing.assert_array_equal(external_logits, single_file_logits)

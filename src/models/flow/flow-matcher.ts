@@ -18,7 +18,7 @@
 import { invalidInput, TTSError } from '../../errors.ts';
 import type { Device, Dtype } from '../../base/stages.ts';
 import type { ModelPackage } from '../../runtime/model-package.ts';
-import type { OrtModule } from '../../runtime/ort.ts';
+import type { OrtModule, OrtTensor } from '../../runtime/ort.ts';
 import type { GraphSession } from '../../runtime/session.ts';
 import { floatOutput } from '../../runtime/tensors.ts';
 import { now } from '../../base/clock.ts';
@@ -157,6 +157,20 @@ export interface FlowDecodeResult {
   readonly encoderMs: number;
   /** Wall time of the Euler loop (ms). */
   readonly solverMs: number;
+}
+
+/** Output of {@link FlowMatcher.callFrames}. */
+export interface FlowCallFrames {
+  /** Prompt tokens ⊕ the tokens passed. */
+  readonly all: readonly number[];
+  /** Tokens of `all` that produce frames (the rest is look-ahead context). */
+  readonly split: number;
+  /** Frames of the call, prompt included: `tokenMelRatio · split`. */
+  readonly frames: number;
+  /** Frames of the prompt mel. */
+  readonly promptFrames: number;
+  /** Frames before the new ones: the prompt's and those already emitted. */
+  readonly dropped: number;
 }
 
 /** Flow time `t` and step `dt` of each Euler step (float32 values). */
@@ -377,9 +391,7 @@ export class FlowMatcher {
     const s = this.step;
     const dims = [1, melBins, frames];
     const fixed = {
-      mu: s.tensor('float32', mu.data, dims),
-      spks: s.tensor('float32', spks, [1, melBins]),
-      cond: s.tensor('float32', cond.data, dims),
+      ...conditionTensors(s, mu, spks, cond),
       streaming: s.tensor('bool', Uint8Array.of(streaming ? 1 : 0), [1]),
     };
     const { t, dt } = eulerSchedule(nTimesteps);
@@ -419,35 +431,12 @@ export class FlowMatcher {
    * @see cosyvoice/flow/flow.py CausalMaskedDiffWithXvec.inference and cosyvoice/cli/model.py token2wav
    */
   async decode(prompt: FlowPrompt, tokens: ArrayLike<number>, options: FlowDecodeOptions): Promise<FlowDecodeResult> {
-    const { melBins, tokenMelRatio, preLookahead } = this.config;
-    const tokenOffset = options.tokenOffset ?? 0;
+    const { melBins } = this.config;
     const contextStart = options.contextStart ?? 0;
-    const lookahead = options.finalize ? 0 : preLookahead;
-    const produced = tokens.length - lookahead;
-    if (produced < 0) {
-      throw invalidInput(
-        `a non-final flow call needs at least the ${preLookahead} look-ahead tokens (got ${tokens.length}).`,
-      );
-    }
-    if (!Number.isSafeInteger(tokenOffset) || tokenOffset < 0 || tokenOffset > produced) {
-      throw invalidInput(`tokenOffset must be an integer in [0, ${produced}] (got ${tokenOffset}).`);
-    }
     if (!Number.isSafeInteger(contextStart) || contextStart < 0) {
       throw invalidInput(`contextStart must be a non-negative integer (got ${contextStart}).`);
     }
-    if (prompt.promptFeat.length % melBins !== 0) {
-      throw invalidInput(
-        `promptFeat must be time-major [frames][${melBins}] (got ${prompt.promptFeat.length} values).`,
-      );
-    }
-    const promptFrames = prompt.promptFeat.length / melBins;
-    const all = [...Array.from(prompt.promptTokens), ...Array.from(tokens)];
-    const split = all.length - lookahead;
-    const frames = tokenMelRatio * split;
-    const dropped = promptFrames + tokenMelRatio * tokenOffset;
-    if (promptFrames > frames) {
-      throw invalidInput(`the prompt mel has ${promptFrames} frames but the flow produces only ${frames}.`);
-    }
+    const { all, split, frames, promptFrames, dropped } = this.callFrames(prompt, tokens, options);
     if (split === 0) {
       return {
         mel: { bins: melBins, frames: 0, data: new Float32Array(0) },
@@ -466,25 +455,90 @@ export class FlowMatcher {
       options.signal,
     );
     const encoderMs = now() - start;
-    const cond = new Float32Array(melBins * frames);
-    for (let j = 0; j < promptFrames; j++) {
-      for (let b = 0; b < melBins; b++) cond[b * frames + j] = prompt.promptFeat[j * melBins + b] ?? 0;
-    }
+    const cond = promptCondition(prompt.promptFeat, melBins, frames);
     const solveStart = now();
-    const mel = await this.solve(mu, spks, { bins: melBins, frames, data: cond }, options.streaming, {
+    const mel = await this.solve(mu, spks, cond, options.streaming, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onStep ? { onStep: options.onStep } : {}),
-      ...(contextStart > 0 ? { noiseGap: { at: promptFrames, skip: tokenMelRatio * contextStart } } : {}),
+      ...(contextStart > 0 ? { noiseGap: { at: promptFrames, skip: this.config.tokenMelRatio * contextStart } } : {}),
       ...(options.steps === undefined ? {} : { steps: options.steps }),
     });
     const solverMs = now() - solveStart;
     return { mel: sliceFrames(mel, dropped, frames), solvedFrames: frames, encoderMs, solverMs };
   }
 
+  /**
+   * The frame bookkeeping of one `flow.inference` call on prompt ⊕ `tokens` (shared by every solver of it).
+   *
+   * @returns the prompt ⊕ tokens, the tokens that produce frames (`split`, the rest is look-ahead), the frames
+   *   (`2·split`), the prompt's frames and the frames dropped before the new ones (prompt + `2·tokenOffset`)
+   * @throws {TTSError} ERR_INVALID_INPUT for too few tokens, a bad token offset or a prompt mel that does not fit
+   */
+  callFrames(
+    prompt: FlowPrompt,
+    tokens: ArrayLike<number>,
+    options: Pick<FlowDecodeOptions, 'finalize' | 'tokenOffset'>,
+  ): FlowCallFrames {
+    const { melBins, tokenMelRatio, preLookahead } = this.config;
+    const tokenOffset = options.tokenOffset ?? 0;
+    const lookahead = options.finalize ? 0 : preLookahead;
+    const produced = tokens.length - lookahead;
+    if (produced < 0) {
+      throw invalidInput(
+        `a non-final flow call needs at least the ${preLookahead} look-ahead tokens (got ${tokens.length}).`,
+      );
+    }
+    if (!Number.isSafeInteger(tokenOffset) || tokenOffset < 0 || tokenOffset > produced) {
+      throw invalidInput(`tokenOffset must be an integer in [0, ${produced}] (got ${tokenOffset}).`);
+    }
+    if (prompt.promptFeat.length % melBins !== 0) {
+      throw invalidInput(
+        `promptFeat must be time-major [frames][${melBins}] (got ${prompt.promptFeat.length} values).`,
+      );
+    }
+    const promptFrames = prompt.promptFeat.length / melBins;
+    const all = [...Array.from(prompt.promptTokens), ...Array.from(tokens)];
+    const split = all.length - lookahead;
+    const frames = tokenMelRatio * split;
+    const dropped = promptFrames + tokenMelRatio * tokenOffset;
+    if (promptFrames > frames) {
+      throw invalidInput(`the prompt mel has ${promptFrames} frames but the flow produces only ${frames}.`);
+    }
+    return { all, split, frames, promptFrames, dropped };
+  }
+
   /** Releases both sessions. */
   async release(): Promise<void> {
     await Promise.all([this.encoder.release(), this.step.release()]);
   }
+}
+
+/** The inputs every Euler step of a solve shares: `mu`, `cond` `[1, 80, T]` and `spks` `[1, 80]`. */
+export function conditionTensors(
+  session: GraphSession,
+  mu: Mel,
+  spks: Float32Array,
+  cond: Mel,
+): { readonly mu: OrtTensor; readonly spks: OrtTensor; readonly cond: OrtTensor } {
+  const dims = [1, mu.bins, mu.frames];
+  return {
+    mu: session.tensor('float32', mu.data, dims),
+    spks: session.tensor('float32', spks, [1, mu.bins]),
+    cond: session.tensor('float32', cond.data, dims),
+  };
+}
+
+/**
+ * The solver's condition `[80, frames]`: the prompt mel (time-major `[promptFrames][80]`) in the first frames, zeros
+ * after (spec §5.1).
+ */
+export function promptCondition(promptFeat: Float32Array, melBins: number, frames: number): Mel {
+  const promptFrames = Math.min(promptFeat.length / melBins, frames);
+  const cond = new Float32Array(melBins * frames);
+  for (let j = 0; j < promptFrames; j++) {
+    for (let b = 0; b < melBins; b++) cond[b * frames + j] = promptFeat[j * melBins + b] ?? 0;
+  }
+  return { bins: melBins, frames, data: cond };
 }
 
 /**

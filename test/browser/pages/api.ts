@@ -3,6 +3,7 @@
  * Every result is plain JSON so it crosses `page.evaluate` unchanged.
  */
 import type { PlaybackStatus } from '../../../src/audio/playback-protocol.ts';
+import type { GoldenRequest } from '../../helpers/request-goldens.ts';
 
 /** One step of an offline render, executed while rendering is suspended at output frame `at` (a multiple of 128). */
 export type OfflineAction =
@@ -216,5 +217,15 @@ export interface TtsPageApi {
     text: string,
     seed: number,
   ): Promise<{ firstWhileHeld: boolean; workerError: string; pending: string; message: string; later: string }>;
+  /**
+   * Runs a request of the request goldens (test/helpers/request-goldens.ts): a text stream is held open after its
+   * opening until the first chunk arrives. Returns the chunk sizes, every `stride`-th sample of the joined audio,
+   * the tokens per segment (synthesize) and the token count.
+   */
+  goldenRequest(
+    request: GoldenRequest,
+    seed: number,
+    stride: number,
+  ): Promise<{ chunkSamples: number[]; wave: number[]; segmentTokens: number[][]; tokens: number; heldFirst: boolean }>;
   dispose(): Promise<void>;
 }

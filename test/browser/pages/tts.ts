@@ -6,6 +6,7 @@ import { CosyVoice } from '../../../src/index.ts';
 import type { DeviceRequest, DtypeRequest, LoadProgressEvent, VoiceProfile } from '../../../src/index.ts';
 import type { TtsPageApi } from './api.ts';
 import { heldText } from '../../helpers/held-text.ts';
+import { joinSamples, strided } from '../../helpers/audio.ts';
 
 /** Every worker the page created, by role (the crash test makes one throw; see tts-flow.worker.ts). */
 const created = new Map<string, Worker[]>();
@@ -209,6 +210,39 @@ const api: TtsPageApi = {
       later = errorCode(error);
     }
     return { firstWhileHeld, workerError, pending, message, later };
+  },
+
+  async goldenRequest(request, seed, stride) {
+    const t = need();
+    const options = { ...request.options, voice: voice as VoiceProfile, seed };
+    const text =
+      request.text ?? [...(request.segments ?? []), ...(request.opening ?? []), ...(request.rest ?? [])].join('');
+    if (request.call === 'synthesize') {
+      const audio = await t.synthesize(text, options);
+      const segmentTokens = audio.segments.map((s) => Array.from(s.tokens));
+      const wave = Array.from(strided(audio.samples, stride));
+      return {
+        chunkSamples: [audio.samples.length],
+        wave,
+        segmentTokens,
+        tokens: audio.metrics.tokens,
+        heldFirst: false,
+      };
+    }
+    const held = request.opening === undefined ? undefined : heldText(request.opening, request.rest ?? []);
+    const chunks: Float32Array[] = [];
+    const stream = t.stream(held?.stream ?? text, options);
+    let heldFirst = false;
+    let step = await stream.next();
+    for (; step.done !== true; step = await stream.next()) {
+      if (chunks.length === 0 && held !== undefined) {
+        heldFirst = !held.released();
+        held.release();
+      }
+      chunks.push(step.value.samples);
+    }
+    const wave = Array.from(strided(joinSamples(chunks.map((samples) => ({ samples }))), stride));
+    return { chunkSamples: chunks.map((c) => c.length), wave, segmentTokens: [], tokens: step.value.tokens, heldFirst };
   },
 
   async dispose() {

@@ -135,7 +135,15 @@ describe('tiny flow goldens (fp32)', () => {
   });
 });
 
-describe('tiny flow variants (reported, not asserted tight)', () => {
+/**
+ * Error of the quantised flow against the fp32 reference mel, as a fraction of the mel's peak. Measured on the tiny
+ * package (2026-12-04): int8 2.66e-2 / q4 1.63e-1 at a peak of 4.09, i.e. 0.65 % / 4.0 %; the bounds are twice that,
+ * so a broken quantiser (wrong scale, wrong zero point, a block layout mismatch) fails while kernel-rounding noise
+ * does not. A lower bound > 0 proves the quantised graph ran (a silent fp32 fallback would give ~1e-5).
+ */
+const FLOW_VARIANT_MEL_ERROR: Record<'int8' | 'q4', number> = { int8: 0.013, q4: 0.08 };
+
+describe('tiny flow variants: error against the fp32 reference', () => {
   it.each(['int8', 'q4'] as const)('%s', async (dtype) => {
     const variant = await FlowMatcher.create(pkg, ort, { device: 'wasm', dtype });
     try {
@@ -148,7 +156,8 @@ describe('tiny flow variants (reported, not asserted tight)', () => {
       console.log(
         `tiny flow ${dtype}: mu max|Δ| ${muErr.toExponential(2)}, mel max|Δ| ${melErr.toExponential(2)} (mel peak ${peak.toFixed(2)})`,
       );
-      expect(Number.isFinite(melErr)).toBe(true);
+      expect(melErr / peak).toBeLessThanOrEqual(FLOW_VARIANT_MEL_ERROR[dtype]);
+      expect(melErr).toBeGreaterThan(1e-3);
     } finally {
       await variant.release();
     }

@@ -314,7 +314,15 @@ describe('schedule options (measured on the tiny model)', () => {
   });
 });
 
-describe('variants (reported, not asserted tight)', () => {
+/**
+ * Waveform error of the quantised flow (+ the fp32-only tiny HiFT) against the fp32 goldens, as a fraction of the
+ * waveform's peak. Measured on the tiny package (2026-12-04, peak 0.493): int8 offline 0.0265 / stream 0.0178, q4
+ * 0.0348 / 0.0341, i.e. ≤ 5.4 % / 7.1 %; the bounds are about twice that. Audio error is larger than the mel error
+ * (tiny/flow: 0.65 % / 4 %) because HiFT's random weights amplify it.
+ */
+const WAVE_VARIANT_ERROR: Record<'int8' | 'q4', number> = { int8: 0.11, q4: 0.14 };
+
+describe('variants: waveform error against the fp32 goldens', () => {
   it.each(['int8', 'q4'] as const)('%s offline and streaming', async (dtype) => {
     const f = await FlowMatcher.create(pkg, ort, { device: 'wasm', dtype });
     const v = await Vocoder.create(pkg, ort, { device: 'wasm', dtype });
@@ -326,7 +334,10 @@ describe('variants (reported, not asserted tight)', () => {
       console.log(
         `${dtype}: offline wave max|Δ| ${offErr.toFixed(4)}, rms ${rms(offline.samples.map((x, i) => x - (offlineGolden[i] ?? 0))).toFixed(4)}; stream wave max|Δ| ${streamErr.toFixed(4)} (peak ${peak(offlineGolden).toFixed(3)})`,
       );
-      expect(Number.isFinite(offErr) && Number.isFinite(streamErr)).toBe(true);
+      const scale = peak(offlineGolden);
+      expect(offErr / scale).toBeLessThanOrEqual(WAVE_VARIANT_ERROR[dtype]);
+      expect(streamErr / scale).toBeLessThanOrEqual(WAVE_VARIANT_ERROR[dtype]);
+      expect(offErr).toBeGreaterThan(1e-3); // the quantised flow ran (fp32 would be ~1e-5)
     } finally {
       await Promise.all([f.release(), v.release()]);
     }

@@ -17,7 +17,7 @@ from ..config import EncoderConfig
 from .masks import attention_visibility
 
 
-def relative_position_table(length: int | Tensor, d_model: int, device: torch.device | None = None) -> Tensor:
+def relative_position_table(length: int, d_model: int, device: torch.device | None = None) -> Tensor:
     """EspnetRelPositionalEncoding for ``length`` frames: ``[1, 2L−1, d]``, row ``r`` ↔ relative position ``L−1−r``.
 
     Same float32 recipe as upstream (spec §5.2 step 1): ``div = exp(arange(0, d, 2) · −ln(10⁴)/d)``, angle = position

@@ -8,12 +8,14 @@ ResNet + transformers + causal conv) → final block → 1×1 projection. Sub-mo
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import EstimatorConfig
+from ..modules import children_of, expect
 from .masks import chunk_visibility
 
 TIME_SCALE = 1000.0
@@ -73,6 +75,10 @@ class CausalBlock(nn.Module):
             ChannelTranspose(),
             nn.Mish(),
         )
+
+    def conv(self) -> CausalConv1d:
+        """The block's causal convolution (its first layer)."""
+        return expect(self.block[0], CausalConv1d)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         return self.block(x * mask) * mask
@@ -196,23 +202,60 @@ class Estimator(nn.Module):
         h = torch.cat([x, mu, spks.unsqueeze(-1).expand(-1, -1, x.shape[-1]), cond], dim=1)
         bias = self.attention_bias(mask, streaming)
 
-        resnet, transformers, downsample = self.down_blocks[0]
-        h = self._resnet_and_transformers(resnet, transformers, h, mask, temb, bias)
+        down = self.down_stage()
+        h = self._resnet_and_transformers(down, h, mask, temb, bias)
         skip = h
-        h = downsample(h * mask)
-        for resnet, transformers in self.mid_blocks:
-            h = self._resnet_and_transformers(resnet, transformers, h, mask, temb, bias)
-        resnet, transformers, upsample = self.up_blocks[0]
-        h = self._resnet_and_transformers(resnet, transformers, torch.cat([h, skip], dim=1), mask, temb, bias)
-        h = upsample(h * mask)
+        h = down.resample(h * mask)
+        for mid in self.mid_stages():
+            h = self._resnet_and_transformers(mid, h, mask, temb, bias)
+        up = self.up_stage()
+        h = self._resnet_and_transformers(up, torch.cat([h, skip], dim=1), mask, temb, bias)
+        h = up.resample(h * mask)
         h = self.final_block(h, mask)
         return self.final_proj(h * mask) * mask
 
+    def down_stage(self) -> ResamplingStage:
+        return ResamplingStage.of(self.down_blocks[0])
+
+    def mid_stages(self) -> list[Stage]:
+        return [Stage.of(stage) for stage in self.mid_blocks]
+
+    def up_stage(self) -> ResamplingStage:
+        return ResamplingStage.of(self.up_blocks[0])
+
     @staticmethod
-    def _resnet_and_transformers(
-        resnet: nn.Module, transformers: nn.ModuleList, h: Tensor, mask: Tensor, temb: Tensor, bias: Tensor
-    ) -> Tensor:
-        h = resnet(h, mask, temb).transpose(1, 2)
-        for block in transformers:
+    def _resnet_and_transformers(stage: Stage, h: Tensor, mask: Tensor, temb: Tensor, bias: Tensor) -> Tensor:
+        h = stage.resnet(h, mask, temb).transpose(1, 2)
+        for block in stage.transformers:
             h = block(h, bias)
         return h.transpose(1, 2)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The typed parts of one U-Net stage, which is an ``nn.ModuleList`` so that its keys are upstream's
+    (``<stage>.0`` ResNet, ``<stage>.1.<i>`` transformers, ``<stage>.2`` the causal conv of the down/up stage)."""
+
+    resnet: CausalResnetBlock
+    transformers: list[TransformerBlock]
+
+    @staticmethod
+    def of(stage: nn.Module) -> Stage:
+        resnet, transformers = stage.children()
+        return Stage(expect(resnet, CausalResnetBlock), children_of(transformers, TransformerBlock))
+
+
+@dataclass(frozen=True)
+class ResamplingStage(Stage):
+    """The single down or up stage: a mid :class:`Stage` plus its k=3 causal conv."""
+
+    resample: CausalConv1d
+
+    @staticmethod
+    def of(stage: nn.Module) -> ResamplingStage:
+        resnet, transformers, resample = stage.children()
+        return ResamplingStage(
+            expect(resnet, CausalResnetBlock),
+            children_of(transformers, TransformerBlock),
+            expect(resample, CausalConv1d),
+        )

@@ -40,6 +40,7 @@ from .estimator import (
     CausalConv1d,
     CausalResnetBlock,
     Estimator,
+    Stage,
     TransformerBlock,
     sinusoidal_time_embedding,
 )
@@ -60,20 +61,17 @@ class IncrementalEstimator(nn.Module):
     def transformer_blocks(self) -> list[TransformerBlock]:
         """Every transformer block in forward order: its index is its row in the ``kv`` cache."""
         est = self.estimator
-        stages = [est.down_blocks[0], *est.mid_blocks, est.up_blocks[0]]
-        return [block for stage in stages for block in stage[1]]
+        stages = [est.down_stage(), *est.mid_stages(), est.up_stage()]
+        return [block for stage in stages for block in stage.transformers]
 
     def causal_convs(self) -> list[CausalConv1d]:
         """Every causal convolution in forward order: its channels are its slice of the ``conv`` cache."""
         est = self.estimator
-        convs: list[CausalConv1d] = []
-        down_resnet, _, down_conv = est.down_blocks[0]
-        convs += [down_resnet.block1.block[0], down_resnet.block2.block[0], down_conv]
-        for resnet, _ in est.mid_blocks:
-            convs += [resnet.block1.block[0], resnet.block2.block[0]]
-        up_resnet, _, up_conv = est.up_blocks[0]
-        convs += [up_resnet.block1.block[0], up_resnet.block2.block[0], up_conv, est.final_block.block[0]]
-        return convs
+        down, up = est.down_stage(), est.up_stage()
+        convs = [*_resnet_convs(down.resnet), down.resample]
+        for mid in est.mid_stages():
+            convs += _resnet_convs(mid.resnet)
+        return [*convs, *_resnet_convs(up.resnet), up.resample, est.final_block.conv()]
 
     def empty_cache(self) -> tuple[Tensor, Tensor]:
         """The cache before frame 0: no keys/values, zero convolution history."""
@@ -100,22 +98,22 @@ class IncrementalEstimator(nn.Module):
         blocks = iter(range(kv.shape[0]))
         presents: list[Tensor] = []
 
-        def stage(resnet: CausalResnetBlock, transformers: nn.ModuleList, h: Tensor) -> Tensor:
-            h = _resnet(resnet, h, temb, states).transpose(1, 2)
-            for block in transformers:
+        def stage(parts: Stage, h: Tensor) -> Tensor:
+            h = _resnet(parts.resnet, h, temb, states).transpose(1, 2)
+            for block in parts.transformers:
                 h, present = _transformer(block, h, bias, kv[next(blocks)])
                 presents.append(present)
             return h.transpose(1, 2)
 
-        resnet, transformers, downsample = est.down_blocks[0]
-        h = stage(resnet, transformers, h)
+        down = est.down_stage()
+        h = stage(down, h)
         skip = h
-        h = states.conv(downsample, h)
-        for resnet, transformers in est.mid_blocks:
-            h = stage(resnet, transformers, h)
-        resnet, transformers, upsample = est.up_blocks[0]
-        h = stage(resnet, transformers, torch.cat([h, skip], dim=1))
-        h = states.conv(upsample, h)
+        h = states.conv(down.resample, h)
+        for mid in est.mid_stages():
+            h = stage(mid, h)
+        up = est.up_stage()
+        h = stage(up, torch.cat([h, skip], dim=1))
+        h = states.conv(up.resample, h)
         h = _causal_block(est.final_block, h, states)
         return est.final_proj(h), torch.stack(presents), states.next_state()
 
@@ -146,7 +144,7 @@ class IncrementalEstimator(nn.Module):
         return x + dt * guided, kv, conv
 
 
-def chunk_bias(past: int | Tensor, new: int | Tensor, chunk_size: int) -> Tensor:
+def chunk_bias(past: int, new: int, chunk_size: int) -> Tensor:
     """``[N, P + N]`` additive bias of the new frames ``P…P+N−1`` over all frames: the chunk mask at absolute
     positions (frame ``i`` sees ``j < (i // chunk + 1) · chunk``), hidden → −1e10 as the full estimator (spec §5.5)."""
     queries = torch.arange(new) + past
@@ -181,11 +179,14 @@ class _ConvStates:
 
 
 def _causal_block(block: CausalBlock, x: Tensor, states: _ConvStates) -> Tensor:
-    conv, *rest = block.block
-    h = states.conv(conv, x)
-    for layer in rest:
+    h = states.conv(block.conv(), x)
+    for layer in list(block.block)[1:]:
         h = layer(h)
     return h
+
+
+def _resnet_convs(resnet: CausalResnetBlock) -> list[CausalConv1d]:
+    return [resnet.block1.conv(), resnet.block2.conv()]
 
 
 def _resnet(resnet: CausalResnetBlock, x: Tensor, temb: Tensor, states: _ConvStates) -> Tensor:

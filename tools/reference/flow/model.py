@@ -90,7 +90,7 @@ class Flow(nn.Module):
         prompt_token: Tensor,
         prompt_feat: Tensor,
         embedding: Tensor,
-        streaming: bool,
+        streaming: bool | Tensor,
         finalize: bool,
     ) -> Tensor:
         """``flow.inference`` (spec §5.1): mel ``[1, 80, T − 2P]`` without the prompt frames.
