@@ -1,13 +1,14 @@
 /**
  * Vitest global setup: exports the upstream test-vector checkpoint (../shared/data/upstream-vectors, tiny seeded
- * weights in the official layout) with `python -m tools.export` into `build/upstream-package`, so the TypeScript
+ * weights in the official layout, or the set `COSYVOICE_VECTORS_DIR` names: test/helpers/package.ts) with
+ * `python -m tools.export` into `UPSTREAM_PACKAGE`, so the TypeScript
  * runners can be compared with the outputs of the upstream CosyVoice code. Skipped when the package is newer than
  * every exporter/reference source file.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, SHARED_DATA, UPSTREAM_PACKAGE } from './helpers/package.ts';
+import { ROOT, UPSTREAM_PACKAGE, UPSTREAM_VECTORS } from './helpers/package.ts';
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -21,7 +22,11 @@ function newestMtime(dir: string): number {
 
 export default function setup(): void {
   const manifest = join(UPSTREAM_PACKAGE, 'manifest.json');
-  const sources = Math.max(newestMtime(join(ROOT, 'tools/reference')), newestMtime(join(ROOT, 'tools/export')));
+  const sources = Math.max(
+    newestMtime(join(ROOT, 'tools/reference')),
+    newestMtime(join(ROOT, 'tools/export')),
+    statSync(join(UPSTREAM_VECTORS, 'config.json')).mtimeMs,
+  );
   if (existsSync(manifest) && statSync(manifest).mtimeMs > sources) return;
   execFileSync(
     join(ROOT, '.venv/bin/python'),
@@ -29,7 +34,7 @@ export default function setup(): void {
       '-m',
       'tools.export',
       '--checkpoint',
-      join(SHARED_DATA, 'upstream-vectors'),
+      UPSTREAM_VECTORS,
       '--out',
       UPSTREAM_PACKAGE,
       '--tokenizer',

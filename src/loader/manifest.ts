@@ -104,6 +104,12 @@ export interface ModelConstants {
     readonly maxTokenTextRatio: number;
   };
   readonly flow: {
+    /**
+     * Speech-token vocabulary of the flow's `input_embedding` (tokens fed to the flow must be in [0, vocabSize)).
+     * Manifests written before this field existed lack it: {@link parseManifest} then takes `llm.speechTokenSize`,
+     * which is what those packages validated against (equal in CosyVoice 2, where both are 6561).
+     */
+    readonly vocabSize: number;
     readonly chunkTokens: number;
     readonly preLookahead: number;
     readonly nTimesteps: number;
@@ -238,7 +244,8 @@ export function parseManifest(data: unknown): ModelManifest {
   }
   str(root['modelId'], 'modelId');
   numbersLike(root['config'], CONSTANTS_SHAPE, 'config');
-  object(object(root['config'], 'config')['specialTokens'], 'config.specialTokens');
+  const config = object(root['config'], 'config');
+  object(config['specialTokens'], 'config.specialTokens');
   if (!Array.isArray(root['files'])) fail('files', 'must be an array');
   const files = (root['files'] as unknown[]).map((f, i) => parseFile(f, `files[${i}]`));
   const byPath = new Map(files.map((f) => [f.path, f]));
@@ -261,7 +268,20 @@ export function parseManifest(data: unknown): ModelManifest {
     const p = str(root[key], key);
     if (!byPath.has(p)) fail(key, `refers to "${p}", which is not in files`);
   }
-  return root as unknown as ModelManifest;
+  return { ...root, config: { ...config, flow: withFlowVocabulary(config) } } as unknown as ModelManifest;
+}
+
+/** `config.flow` with `vocabSize` checked, or filled from `llm.speechTokenSize` when an older manifest lacks it. */
+function withFlowVocabulary(config: Record<string, unknown>): Record<string, unknown> {
+  const flow = object(config['flow'], 'config.flow');
+  if (flow['vocabSize'] === undefined) {
+    return { ...flow, vocabSize: object(config['llm'], 'config.llm')['speechTokenSize'] };
+  }
+  const vocabSize = num(flow['vocabSize'], 'config.flow.vocabSize');
+  if (!Number.isInteger(vocabSize) || vocabSize < 1) {
+    fail('config.flow.vocabSize', `must be a positive integer (got ${vocabSize})`);
+  }
+  return flow;
 }
 
 function parseFile(value: unknown, path: string): ManifestFile {

@@ -1,4 +1,5 @@
 /** Opens model packages from disk for Node tests (the browser path uses the verified HTTP loader instead). */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseManifest } from '../../src/loader/manifest.ts';
@@ -20,7 +21,16 @@ export async function openPackageDir(dir: string): Promise<ModelPackage> {
     read: async (file) => new Uint8Array(await readFile(join(dir, file.path))),
   });
 }
-/** The upstream test-vector checkpoint exported by test/global-setup.ts (fp32 only). */
-export const UPSTREAM_PACKAGE = join(ROOT, 'build/upstream-package');
 /** The upstream test vectors (arrays computed by the upstream CosyVoice code). */
-export const UPSTREAM_VECTORS = join(SHARED_DATA, 'upstream-vectors');
+export const DEFAULT_VECTORS = join(SHARED_DATA, 'upstream-vectors');
+/**
+ * The vectors set the upstream-vector tests read: `COSYVOICE_VECTORS_DIR` (a directory in the same layout, e.g. one
+ * written by `python -m tools.fixtures.vectors_like`), else the upstream set. Every size, id and expected decision
+ * those tests use comes from this set's `config.json` and arrays.
+ */
+export const UPSTREAM_VECTORS = resolve(process.env['COSYVOICE_VECTORS_DIR'] || DEFAULT_VECTORS);
+/** The vectors' checkpoint exported (fp32 only) by test/global-setup.ts; one directory per vectors set. */
+export const UPSTREAM_PACKAGE =
+  UPSTREAM_VECTORS === DEFAULT_VECTORS
+    ? join(ROOT, 'build/upstream-package')
+    : join(ROOT, `build/vectors-package-${createHash('sha256').update(UPSTREAM_VECTORS).digest('hex').slice(0, 12)}`);

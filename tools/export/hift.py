@@ -16,14 +16,23 @@ copy first, so the graphs hold plain Conv/ConvTranspose initializers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeGuard
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tools.export.graph import FLOAT, GraphIo, export_graph
 from tools.reference.config import HiftConfig
-from tools.reference.hift import MAGNITUDE_CLIP, HiFT, padded_channels, portable_ops, zero_padded_input_channels
-from tools.reference.modules import children_of
+from tools.reference.hift import (
+    MAGNITUDE_CLIP,
+    PORTABLE_CHANNEL_MULTIPLE,
+    HiFT,
+    padded_channels,
+    portable_ops,
+    zero_padded_input_channels,
+)
+from tools.reference.modules import ModuleT, children_of
 
 TRACE_FRAMES = 4
 """Mel frames of the example inputs used for tracing; every length is a named dynamic axis afterwards."""
@@ -86,6 +95,63 @@ def folded_copy(hift: HiFT) -> HiFT:
     return rebuilt.eval().fold_weight_norm()
 
 
+class ChannelPaddedConv(nn.Module):
+    """``conv`` with its input padded by zero channels to a multiple of ``PORTABLE_CHANNEL_MULTIPLE`` and its weight
+    padded to match: the same numbers at a width onnxruntime-web's WebGPU Conv computes correctly (see
+    ``tools.reference.hift.PORTABLE_CHANNEL_MULTIPLE``). The padded weight is a graph constant."""
+
+    padded_weight: Tensor
+
+    def __init__(self, conv: nn.Conv1d | nn.ConvTranspose1d) -> None:
+        super().__init__()
+        self.conv = conv
+        self.extra = padded_channels(conv.in_channels) - conv.in_channels
+        with torch.no_grad():
+            # Conv1d weights are [out, in, k]; ConvTranspose1d weights are [in, out, k].
+            pad = (0, 0, 0, self.extra) if isinstance(conv, nn.Conv1d) else (0, 0, 0, 0, 0, self.extra)
+            self.register_buffer("padded_weight", F.pad(conv.weight.detach(), pad).contiguous())
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = F.pad(x, (0, 0, 0, self.extra))
+        c = self.conv
+        if isinstance(c, nn.Conv1d):
+            return F.conv1d(x, self.padded_weight, c.bias, c.stride, c.padding, c.dilation, c.groups)
+        assert not isinstance(c.padding, str)  # only Conv1d takes "same"/"valid"
+        return F.conv_transpose1d(
+            x, self.padded_weight, c.bias, c.stride, c.padding, c.output_padding, c.groups, c.dilation
+        )
+
+
+def needs_channel_padding(conv: nn.Module) -> TypeGuard[nn.Conv1d | nn.ConvTranspose1d]:
+    """Whether ``conv`` runs into the WebGPU Conv bug: an ungrouped Conv1d with kernel > 1, or a ConvTranspose1d,
+    whose input width is above and not a multiple of ``PORTABLE_CHANNEL_MULTIPLE``.
+
+    Widths below the multiple are left alone: the tiny package's 2-channel last stage matches the reference on
+    WebGPU (SwiftShader, test/browser/tts.browser.test.ts), and leaving them keeps its graphs unchanged.
+    ConvTranspose1d is padded on the same rule although the bug was only measured for Conv: zero channels are exact.
+    """
+    if not isinstance(conv, nn.Conv1d | nn.ConvTranspose1d) or conv.groups != 1:
+        return False
+    if isinstance(conv, nn.Conv1d) and conv.kernel_size[0] == 1:
+        return False
+    width = conv.in_channels
+    return width > PORTABLE_CHANNEL_MULTIPLE and width % PORTABLE_CHANNEL_MULTIPLE != 0
+
+
+def pad_conv_widths(module: ModuleT, keep: tuple[nn.Module, ...] = ()) -> ModuleT:
+    """Wraps (in place) every conv that :func:`needs_channel_padding` in :class:`ChannelPaddedConv`, so exactness on
+    WebGPU does not depend on a checkpoint's layer widths; the modules in ``keep`` are skipped (``source_downs``: their
+    padded input comes from the padded source STFT)."""
+    for name, child in list(module.named_children()):
+        if any(child is k for k in keep):
+            continue
+        if needs_channel_padding(child):
+            setattr(module, name, ChannelPaddedConv(child))
+        else:
+            pad_conv_widths(child, keep)
+    return module
+
+
 def example_decoder_inputs(cfg: HiftConfig, frames: int = TRACE_FRAMES, cache_frames: int = 1) -> tuple[Tensor, ...]:
     """Zero ``mel``, ``excitation`` and ``cache_source`` for ``frames`` mel frames and ``cache_frames`` cached ones."""
     samples = frames * cfg.samples_per_frame
@@ -99,7 +165,9 @@ def example_decoder_inputs(cfg: HiftConfig, frames: int = TRACE_FRAMES, cache_fr
 def export_hift_f0(hift: HiFT, path: str | Path) -> Path:
     """Write ``hift_f0`` (fp32, opset 17, weight norm folded) to ``path``."""
     mel = torch.zeros(1, hift.cfg.in_channels, TRACE_FRAMES)
-    return export_graph(HiftF0Graph(folded_copy(hift)), (mel,), path, f0_io(hift.cfg))
+    folded = folded_copy(hift)
+    pad_conv_widths(folded.f0_predictor)  # only the F0 predictor is traced; the rest must not gain buffers
+    return export_graph(HiftF0Graph(folded), (mel,), path, f0_io(hift.cfg))
 
 
 def export_hift_decoder(hift: HiFT, path: str | Path) -> Path:
@@ -108,7 +176,7 @@ def export_hift_decoder(hift: HiFT, path: str | Path) -> Path:
     for conv in children_of(folded.source_downs, nn.Conv1d):
         # a constant in the graph, not a run-time pad of the weight
         conv.portable_weight = zero_padded_input_channels(conv.weight, padded_channels(conv.in_channels))
-    graph = HiftDecoderGraph(folded)
+    graph = HiftDecoderGraph(pad_conv_widths(folded, keep=tuple(folded.source_downs)))
     # the same function with ops that are exact on every backend, WebGPU included (see hift.portable_ops)
     with portable_ops():
         return export_graph(graph, example_decoder_inputs(hift.cfg), path, decoder_io(hift.cfg))

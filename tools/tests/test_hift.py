@@ -38,6 +38,7 @@ from tools.reference.hift import (
     stft_conv_kernels,
     upsample_f0,
 )
+from tools.reference.probes import record_decoder_activations
 from tools.tests.upstream import UPSTREAM_VECTORS, max_abs
 
 # Spec constants (shared/spec/cosyvoice2-inference.md §6, cosyvoice2-state-dicts.md §3).
@@ -91,25 +92,6 @@ def vectors() -> dict[str, np.ndarray]:
 
 def tensor(vectors: dict[str, np.ndarray], name: str) -> torch.Tensor:
     return torch.from_numpy(vectors[name])
-
-
-def record_decoder_activations(hift: HiFT) -> tuple[dict[str, np.ndarray], list[torch.utils.hooks.RemovableHandle]]:
-    """Forward hooks that capture the upstream ``dbg.*`` arrays under their names."""
-    recorded: dict[str, np.ndarray] = {}
-
-    def keep(name: str) -> Callable[[torch.nn.Module, tuple[torch.Tensor, ...], torch.Tensor], None]:
-        return lambda _module, _inputs, output: recorded.__setitem__(name, output.numpy().copy())
-
-    handles = [hift.conv_pre.register_forward_hook(keep("dbg.conv_pre_out"))]
-    for i in range(hift.num_stages):
-        handles.append(hift.ups[i].register_forward_hook(keep(f"dbg.ups_{i}_out")))
-        handles.append(hift.source_resblocks[i].register_forward_hook(keep(f"dbg.source_resblocks_{i}_out")))
-    handles.append(
-        hift.conv_post.register_forward_pre_hook(
-            lambda _module, inputs: recorded.__setitem__("dbg.conv_post_in", inputs[0].numpy().copy())
-        )
-    )
-    return recorded, handles
 
 
 # ---------------------------------------------------------------------------------------------------------------------

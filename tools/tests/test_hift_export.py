@@ -25,8 +25,15 @@ import torch
 
 from tools.export.graph import FORBIDDEN_OPS, OPSET, graph_io
 from tools.export.hift import decoder_io, export_hift_decoder, export_hift_f0, f0_io
-from tools.reference.config import HiftConfig, load_checkpoint_config
-from tools.reference.hift import MAGNITUDE_CLIP, HiFT, istft_numpy, load_hift, sine_excitation
+from tools.reference.config import HiftConfig, load_checkpoint_config, replace
+from tools.reference.hift import (
+    MAGNITUDE_CLIP,
+    PORTABLE_CHANNEL_MULTIPLE,
+    HiFT,
+    istft_numpy,
+    load_hift,
+    sine_excitation,
+)
 from tools.tests.upstream import UPSTREAM_VECTORS, cpu_session, max_abs
 
 # Tolerances from the upstream-vectors README (fp32 max-abs).
@@ -205,6 +212,27 @@ def test_magnitude_is_clipped_inside_the_graph(hift: HiFT, vectors: dict[str, np
     np.testing.assert_allclose(magnitude, unclipped.clamp(max=MAGNITUDE_CLIP).numpy(), rtol=relative_tol, atol=0)
 
 
+def conv_input_widths(path: Path) -> list[int]:
+    """Input width of every Conv (kernel > 1) and ConvTranspose of a graph, read from its weight initializer."""
+    graph = onnx.load(str(path)).graph
+    weights = {t.name: list(t.dims) for t in graph.initializer}
+    widths = []
+    for node in graph.node:
+        dims = weights.get(node.input[1]) if len(node.input) > 1 else None
+        if dims is None:
+            continue
+        if node.op_type == "Conv" and dims[2] > 1:
+            widths.append(dims[1])  # [out, in, k]
+        elif node.op_type == "ConvTranspose":
+            widths.append(dims[0])  # [in, out, k]
+    return widths
+
+
+def webgpu_safe(width: int) -> bool:
+    """A width onnxruntime-web's WebGPU Conv computes correctly (tools/export/hift.py ``needs_channel_padding``)."""
+    return width <= PORTABLE_CHANNEL_MULTIPLE or width % PORTABLE_CHANNEL_MULTIPLE == 0
+
+
 def test_decoder_graph_uses_portable_ops(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """No Sin op (WebGPU's is only accurate to ~5e-4, which Snake amplifies) and no Conv whose input channels are not
     a multiple of 4 (wrong on onnxruntime-web's WebGPU EP); the rewrites compute the same function."""
@@ -214,8 +242,36 @@ def test_decoder_graph_uses_portable_ops(tmp_path) -> None:  # type: ignore[no-u
     path = export_hift_decoder(hift, tmp_path / "hift_decoder.onnx")
     graph = onnx.load(str(path)).graph
     assert "Sin" not in {n.op_type for n in graph.node}
-    weights = {t.name: list(t.dims) for t in graph.initializer}
-    conv_inputs = [weights[n.input[1]][1] for n in graph.node if n.op_type == "Conv" and n.input[1] in weights]
-    assert conv_inputs and all(c == 1 or c % 4 == 0 for c in conv_inputs), conv_inputs
+    widths = conv_input_widths(path)
+    assert widths and all(webgpu_safe(c) for c in widths), widths
     x = torch.linspace(-2000.0, 2000.0, 400_001)
     assert (precise_sin(x).double() - torch.sin(x.double())).abs().max().item() < 1e-6
+
+
+@pytest.mark.parametrize(("base_channels", "cond_channels"), [(44, 30), (36, 18)])
+def test_layer_widths_that_do_not_divide_by_4_are_padded_exactly(
+    cfg: HiftConfig, tmp_path: Path, base_channels: int, cond_channels: int
+) -> None:
+    """Any checkpoint's widths: every Conv/ConvTranspose input of both graphs is WebGPU-safe, and the graphs still
+    compute the torch module's function (zero channels and zero weight columns add exact zeros)."""
+    odd = replace(cfg, base_channels=base_channels, f0_cond_channels=cond_channels)
+    torch.manual_seed(base_channels)
+    hift = HiFT(odd).eval()
+    stage_widths = [base_channels // 2**i for i in range(len(odd.upsample_rates) + 1)]
+    assert not all(webgpu_safe(w) for w in [*stage_widths, cond_channels])  # the case under test
+    f0_path = export_hift_f0(hift, tmp_path / "f0.onnx")
+    decoder_path = export_hift_decoder(hift, tmp_path / "decoder.onnx")
+    widths = conv_input_widths(f0_path) + conv_input_widths(decoder_path)
+    assert widths and all(webgpu_safe(c) for c in widths), widths
+    generator = torch.Generator().manual_seed(3)
+    frames = 6
+    mel = torch.randn(1, odd.in_channels, frames, generator=generator)
+    (f0,) = cpu_session(f0_path).run(None, {"mel": mel.numpy()})
+    assert max_abs(f0, hift.predict_f0(mel).numpy()) <= TOL_ORT_VS_TORCH_F0
+    noise = torch.randn(1, frames * odd.samples_per_frame, odd.nb_harmonics + 1, generator=generator)
+    excitation = sine_excitation(torch.from_numpy(f0).double(), noise.double(), odd).float()
+    magnitude, phase, source = run_decoder(cpu_session(decoder_path), mel.numpy(), excitation.numpy(), empty_cache())
+    expected_magnitude, expected_phase = hift.decode(mel, hift.source(excitation))
+    assert max_abs(source, hift.source(excitation).numpy()) <= TOL_ORT_VS_TORCH
+    assert max_abs(magnitude, expected_magnitude.clamp(max=MAGNITUDE_CLIP).numpy()) <= TOL_ORT_VS_TORCH_MAGNITUDE
+    assert max_abs(phase, expected_phase.numpy()) <= TOL_ORT_VS_TORCH

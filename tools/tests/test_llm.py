@@ -282,13 +282,22 @@ def test_ras_decisions_with_scripted_uniforms(cfg: LlmConfig, vectors: dict[str,
 
 
 def test_production_sampler_masks_eos_only_when_asked(cfg: LlmConfig, vectors: dict[str, np.ndarray]) -> None:
-    """cross_lingual step 11 keeps EOS as its single nucleus item once EOS is allowed (README: recorded counts)."""
-    step = 11
-    assert not vectors["cross_lingual.ignore_eos"][step]
-    assert ids(vectors["cross_lingual.nucleus_ids"][step][:1]) == [cfg.eos_id]
-    logp = torch.from_numpy(vectors["cross_lingual.logp"][step])
-    allowed = lm.make_ras_sampler(cfg, scripted_uniform([0.5]))(logp, [], False)
-    masked = lm.make_ras_sampler(cfg, scripted_uniform([0.5]))(logp, [], True)
+    """At a recorded step where EOS is allowed and in the nucleus, a draw landing on EOS returns EOS; with EOS masked
+    the same draw returns another id (the step is found in the stored arrays, not named)."""
+    found = [
+        (mode, step)
+        for mode in UNISTREAM_MODES
+        for step, ignore in enumerate(vectors[f"{mode}.ignore_eos"])
+        if not ignore and cfg.eos_id in vectors[f"{mode}.nucleus_ids"][step]
+    ]
+    assert found, "the set has no step where EOS is allowed and kept by the nucleus filter"
+    mode, step = found[0]
+    count = int(vectors[f"{mode}.nucleus_count"][step])
+    index = ids(vectors[f"{mode}.nucleus_ids"][step][:count]).index(cfg.eos_id)
+    pick = uniform_selecting(vectors[f"{mode}.nucleus_probs"][step][:count], index)
+    logp = torch.from_numpy(vectors[f"{mode}.logp"][step])
+    allowed = lm.make_ras_sampler(cfg, scripted_uniform([pick, 0.5]))(logp, [], False)
+    masked = lm.make_ras_sampler(cfg, scripted_uniform([pick, 0.5]))(logp, [], True)
     assert allowed == cfg.eos_id
     assert masked != cfg.eos_id
 

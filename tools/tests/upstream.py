@@ -1,8 +1,14 @@
 """Helpers shared by the tools/ tests: where the upstream test vectors are, the flow they describe, one way to compare
-arrays and one way to open a graph (fixtures that pytest injects by name are in ``conftest.py``)."""
+arrays and one way to open a graph (fixtures that pytest injects by name are in ``conftest.py``).
+
+``COSYVOICE_VECTORS_DIR`` names a directory in the layout of ``shared/data/upstream-vectors`` (``config.json`` +
+``*.pt`` + ``*.npz``); unset, the upstream set itself. ``python -m tools.fixtures.vectors_like`` writes a second set
+with other dimensions and seeds, so the same tests show they take every size and id from the data.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +19,12 @@ from tools.reference.checkpoint import load_strict
 from tools.reference.config import FlowConfig, load_checkpoint_config
 from tools.reference.flow import Flow
 
-UPSTREAM_VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "upstream-vectors"
+DEFAULT_VECTORS = Path(__file__).resolve().parents[3] / "shared" / "data" / "upstream-vectors"
 """Tiny-weight checkpoint + arrays recorded from upstream CosyVoice 2 (README there)."""
+
+UPSTREAM_VECTORS = Path(os.environ.get("COSYVOICE_VECTORS_DIR") or DEFAULT_VECTORS).resolve()
+"""The set the reference and export tests read: ``COSYVOICE_VECTORS_DIR``, else :data:`DEFAULT_VECTORS` (the same
+rule as ``UPSTREAM_VECTORS`` in test/helpers/package.ts)."""
 
 
 def upstream_flow_config() -> FlowConfig:

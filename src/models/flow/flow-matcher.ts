@@ -50,7 +50,7 @@ export interface FlowMatcherConfig {
   readonly melBins: number;
   /** Mel frames per speech token (2). */
   readonly tokenMelRatio: number;
-  /** Speech-token vocabulary V (tokens must be in [0, V)). */
+  /** The flow's speech-token vocabulary V (manifest `flow.vocabSize`; tokens must be in [0, V)). */
   readonly vocabSize: number;
   /** Look-ahead tokens of the encoder's pre-lookahead layer (3). */
   readonly preLookahead: number;
@@ -255,11 +255,11 @@ export class FlowMatcher {
    * @throws {TTSError} ERR_MODEL_FORMAT / ERR_SESSION_CREATE from the package and session layers
    */
   static async create(pkg: ModelPackage, ort: OrtModule, options: FlowMatcherCreateOptions): Promise<FlowMatcher> {
-    const { melBins, tokenMelRatio, flow, llm } = pkg.manifest.config;
+    const { melBins, tokenMelRatio, flow } = pkg.manifest.config;
     const config: FlowMatcherConfig = {
       melBins,
       tokenMelRatio,
-      vocabSize: llm.speechTokenSize,
+      vocabSize: flow.vocabSize,
       preLookahead: flow.preLookahead,
       chunkTokens: flow.chunkTokens,
       nTimesteps: flow.nTimesteps,

@@ -2,8 +2,10 @@
  * FlowMatcher against the upstream test vectors (../shared/data/upstream-vectors, computed by the upstream CosyVoice
  * modules; weights exported to build/upstream-package by the global setup): encoder mu for the three modes, the
  * speaker projection, the noise prefix, every Euler step, the solver output and the whole `flow.inference`.
- * Tolerances are the vectors' recommended ones (README "Tolerances").
+ * Tolerances are the vectors' recommended ones (README "Tolerances"). Every size and id comes from the set's
+ * config.json and arrays (`COSYVOICE_VECTORS_DIR` may name another set in the same layout).
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,10 +19,28 @@ import { openPackageDir, UPSTREAM_PACKAGE, UPSTREAM_VECTORS } from '../../helper
 const encoderNpz = readNpz(join(UPSTREAM_VECTORS, 'flow_encoder.npz'));
 const cfmNpz = readNpz(join(UPSTREAM_VECTORS, 'cfm.npz'));
 const inferenceNpz = readNpz(join(UPSTREAM_VECTORS, 'flow_inference.npz'));
+/** The set's flow hyper-parameters (config.json → model.flow, the cosyvoice2.yaml structure). */
+const flowJson = (
+  JSON.parse(readFileSync(join(UPSTREAM_VECTORS, 'config.json'), 'utf8')) as {
+    model: {
+      flow: {
+        vocab_size: number;
+        output_size: number;
+        spk_embed_dim: number;
+        pre_lookahead_len: number;
+        token_mel_ratio: number;
+      };
+    };
+  }
+).model.flow;
+const BINS = flowJson.output_size;
 
 const f = (npz: Map<string, ReturnType<typeof need>>, name: string): Float32Array => floats(need(npz, name));
 const i = (npz: Map<string, ReturnType<typeof need>>, name: string): number[] => ints(need(npz, name));
-const mel = (data: Float32Array): Mel => ({ bins: 80, frames: data.length / 80, data });
+const mel = (data: Float32Array): Mel => ({ bins: BINS, frames: data.length / BINS, data });
+/** Frames of the solved mel (prompt + target tokens × token_mel_ratio), from the stored `mu` [1, bins, T]. */
+const FRAMES = need(encoderNpz, 'full.mu').shape[2] ?? NaN;
+const N_TIMESTEPS = i(cfmNpz, 'n_timesteps')[0] ?? NaN;
 
 let flow: FlowMatcher;
 
@@ -43,7 +63,7 @@ describe('upstream flow_encoder.npz', () => {
     ['stream_ctx', context, true],
   ] as const)('mu (%s) within 1e-5, spks within 1e-5', async (mode, ctx, streaming) => {
     const { mu, spks } = await flow.encode(tokens, ctx, streaming, embedding);
-    expect(mu.frames).toBe(54);
+    expect(mu.frames).toBe(FRAMES);
     const err = maxAbsDiff(mu.data, f(encoderNpz, `${mode}.mu`));
     const spksErr = maxAbsDiff(spks, f(encoderNpz, 'spks'));
     console.log(`upstream flow_encoder ${mode}: mu max|Δ| ${err.toExponential(2)}, spks ${spksErr.toExponential(2)}`);
@@ -51,10 +71,21 @@ describe('upstream flow_encoder.npz', () => {
     expect(spksErr).toBeLessThanOrEqual(1e-5);
   });
 
-  it('rejects out-of-vocabulary tokens and a wrong context length', async () => {
-    await expect(flow.encode([1, 300], [], false, embedding)).rejects.toThrow(/expected an integer in \[0, 300\)/);
-    await expect(flow.encode([1, 2], [1], false, embedding)).rejects.toThrow(/0 or 3 look-ahead tokens/);
-    await expect(flow.encode([1, 2], [], false, embedding.subarray(1))).rejects.toThrow(/192 values/);
+  it("validates tokens against the flow's own vocabulary, the context length and the embedding size", async () => {
+    const vocab = flowJson.vocab_size;
+    expect(flow.config.vocabSize).toBe(vocab); // manifest config.flow.vocabSize, not the LM's speech vocabulary
+    expect(flow.config.spkEmbedDim).toBe(flowJson.spk_embed_dim);
+    expect((await flow.encode([0, vocab - 1], [], false, embedding)).mu.frames).toBe(2 * flowJson.token_mel_ratio);
+    await expect(flow.encode([1, vocab], [], false, embedding)).rejects.toThrow(
+      new RegExp(`expected an integer in \\[0, ${vocab}\\)`),
+    );
+    const look = flowJson.pre_lookahead_len;
+    await expect(flow.encode([1, 2], [1], false, embedding)).rejects.toThrow(
+      new RegExp(`0 or ${look} look-ahead tokens`),
+    );
+    await expect(flow.encode([1, 2], [], false, embedding.subarray(1))).rejects.toThrow(
+      new RegExp(`${flowJson.spk_embed_dim} values`),
+    );
   });
 });
 
@@ -64,22 +95,23 @@ describe('upstream cfm.npz', () => {
   const cond = mel(f(cfmNpz, 'cond'));
 
   it('t schedule equals upstream bit for bit (float32 running sum)', () => {
-    const { t, dt } = eulerSchedule(10);
+    const { t, dt } = eulerSchedule(N_TIMESTEPS);
     expect(t).toEqual(Array.from(f(cfmNpz, 'full.t_steps')));
     expect(t).toEqual(Array.from(f(cfmNpz, 'stream.t_steps')));
     const span = Array.from(f(cfmNpz, 't_span'));
-    expect(t).toEqual(span.slice(0, 10));
-    expect(Math.fround((t[9] ?? 0) + (dt[9] ?? 0))).toBe(1);
+    expect(t).toEqual(span.slice(0, N_TIMESTEPS));
+    expect(Math.fround((t.at(-1) ?? 0) + (dt.at(-1) ?? 0))).toBe(1);
   });
 
   it('initial noise is the seed-0 buffer prefix', () => {
-    expect(Array.from(flow.initialNoise(54))).toEqual(Array.from(f(cfmNpz, 'z')));
-    expect(() => flow.initialNoise(301)).toThrow(/noise buffer has 300/);
+    expect(Array.from(flow.initialNoise(FRAMES))).toEqual(Array.from(f(cfmNpz, 'z')));
+    const buffered = flow.config.noiseFrames;
+    expect(() => flow.initialNoise(buffered + 1)).toThrow(new RegExp(`noise buffer has ${buffered}`));
   });
 
   it('every Euler step and the mel (full attention) within 1e-4', async () => {
     const xs = f(cfmNpz, 'full.x_steps');
-    const size = 80 * 54;
+    const size = BINS * FRAMES;
     const stepErr: number[] = [];
     const ts: number[] = [];
     const out = await flow.solve(mu, spks, cond, false, {
@@ -132,24 +164,27 @@ describe('upstream flow_inference.npz', () => {
     ['stream_ctx', 'token_stream_ctx', true, false],
   ] as const)('mel (%s) within 1e-4', async (mode, tokens, streaming, finalize) => {
     const result = await flow.decode(prompt, i(inferenceNpz, tokens), { streaming, finalize });
-    expect(result.mel.frames).toBe(40);
-    expect(result.solvedFrames).toBe(54);
+    expect(result.mel.frames).toBe(need(inferenceNpz, `${mode}.mel`).shape[2]);
+    expect(result.solvedFrames).toBe(FRAMES);
     const err = maxAbsDiff(result.mel.data, f(inferenceNpz, `${mode}.mel`));
     console.log(`upstream flow.inference ${mode}: mel max|Δ| ${err.toExponential(2)}`);
     expect(err).toBeLessThanOrEqual(1e-4);
   });
 
-  it('tokenOffset drops 2·offset frames of the same solve', async () => {
+  it('tokenOffset drops token_mel_ratio·offset frames of the same solve', async () => {
     const all = await flow.decode(prompt, i(inferenceNpz, 'token_stream_ctx'), { streaming: true, finalize: false });
+    const offset = Math.floor(i(inferenceNpz, 'token').length / 2);
     const tail = await flow.decode(prompt, i(inferenceNpz, 'token_stream_ctx'), {
       streaming: true,
       finalize: false,
-      tokenOffset: 8,
+      tokenOffset: offset,
     });
-    expect(tail.mel.frames).toBe(24);
-    for (let b = 0; b < 80; b++) {
-      expect(Array.from(tail.mel.data.subarray(b * 24, (b + 1) * 24))).toEqual(
-        Array.from(all.mel.data.subarray(b * 40 + 16, (b + 1) * 40)),
+    const dropped = offset * flowJson.token_mel_ratio;
+    const n = all.mel.frames;
+    expect(tail.mel.frames).toBe(n - dropped);
+    for (let b = 0; b < BINS; b++) {
+      expect(Array.from(tail.mel.data.subarray(b * (n - dropped), (b + 1) * (n - dropped)))).toEqual(
+        Array.from(all.mel.data.subarray(b * n + dropped, (b + 1) * n)),
       );
     }
     await expect(flow.decode(prompt, [1, 2], { streaming: true, finalize: false })).rejects.toThrow(/look-ahead/);

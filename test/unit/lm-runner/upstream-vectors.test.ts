@@ -5,7 +5,7 @@
  * - the sampler's candidate sets computed from *our* log-probs: nucleus ids and counts exact;
  * - bistream: replaying `sampler_returns` reproduces the call sequence (rows, positions, forced FILLs, EOS flags,
  *   out_tokens) exactly and `call_logp` ≤ 5e-5.
- * Ids index the tiny 1024-token text vocabulary: they are fed directly, no tokenizer.
+ * Ids index the set's tiny text vocabulary (config.json `llm.model.text_vocab`): they are fed directly, no tokenizer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

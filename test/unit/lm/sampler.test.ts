@@ -4,6 +4,8 @@
  * ≤ 1e-5; decisions equal the Python reference (tools/reference/llm.py) given the same uniform draws; empirical
  * frequencies match the kept probabilities (chi-square, fixed seed).
  */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { TTSError } from '../../../src/errors.ts';
@@ -22,9 +24,9 @@ import {
 } from '../../../src/models/lm/sampler.ts';
 import { maxAbsDiff } from '../../helpers/npz.ts';
 import type { Mode } from './vectors.ts';
-import { floatArray, GoldenUniforms, intArray, MODES, row, ScriptedUniforms, TINY } from './vectors.ts';
+import { ROOT } from '../../helpers/package.ts';
+import { floatArray, GoldenUniforms, intArray, MODES, row, ScriptedUniforms, TINY, VECTORS_DIR } from './vectors.ts';
 
-const STEPS = 12;
 const TOL_PROB = 1e-5;
 const worst = { probs: 0, cum: 0, fallback: 0, scores: 0 };
 
@@ -36,6 +38,8 @@ describe.each(MODES)('sampler vs upstream vectors: %s', (mode) => {
   const logp = floatArray(`${mode}.logp`);
   const ignoreEos = intArray(`${mode}.ignore_eos`);
   const forced = intArray(`${mode}.forced`);
+  /** Decode steps recorded for this mode. */
+  const STEPS = forced.length;
 
   it('EOS masking reproduces scores_in (only id V masked)', () => {
     for (let i = 0; i < STEPS; i++) {
@@ -130,34 +134,19 @@ describe.each(MODES)('sampler vs upstream vectors: %s', (mode) => {
 });
 
 describe('decisions equal the Python reference given the same uniform draws', () => {
-  // Expected values from tools/reference/llm.py (`mask_eos` + `ras_sample`) run on the same stored logp rows with the
-  // same uniforms u_k = frac(k·φ⁻¹), history = the tokens sampled so far (closed loop, so repetitions occur).
-  const expected: Record<`${RasVariant}.${Mode | 'bistream'}`, { tokens: number[]; uniforms: number }> = {
-    'current.zero_shot': { tokens: [147, 237, 18, 167, 74, 110, 219, 24, 49, 185, 237, 104], uniforms: 15 },
-    'current.cross_lingual': { tokens: [184, 144, 92, 262, 208, 74, 72, 162, 86, 186, 198, 300], uniforms: 12 },
-    'current.instruct2': { tokens: [38, 69, 25, 236, 19, 214, 151, 246, 184, 245, 300, 0], uniforms: 13 },
-    'current.bistream': {
-      tokens: [
-        269, 91, 162, 190, 264, 250, 118, 221, 166, 229, 152, 274, 248, 148, 170, 96, 31, 136, 148, 97, 205, 74, 91,
-        192, 214, 44, 42, 94, 87, 199, 12,
-      ],
-      uniforms: 32,
-    },
-    'dec2024.zero_shot': { tokens: [147, 147, 18, 167, 74, 110, 219, 25, 49, 185, 222, 104], uniforms: 15 },
-    'dec2024.cross_lingual': { tokens: [184, 144, 92, 262, 208, 74, 72, 162, 86, 186, 198, 300], uniforms: 12 },
-    'dec2024.instruct2': { tokens: [38, 69, 25, 236, 19, 214, 151, 246, 184, 245, 300, 118], uniforms: 13 },
-    'dec2024.bistream': {
-      tokens: [
-        269, 91, 162, 190, 264, 250, 118, 221, 166, 229, 152, 274, 248, 148, 170, 96, 31, 136, 148, 97, 205, 74, 91,
-        192, 214, 44, 42, 94, 87, 199, 12,
-      ],
-      uniforms: 32,
-    },
-  };
+  // Expected values from tools/reference/llm.py (`mask_eos` + `ras_sample`, run by tools/reference/sampler_decisions.py)
+  // on the same stored logp rows with the same uniforms u_k = frac(k·φ⁻¹), history = the tokens sampled so far
+  // (closed loop, so repetitions occur).
+  const expected = JSON.parse(
+    execFileSync(join(ROOT, '.venv/bin/python'), ['-m', 'tools.reference.sampler_decisions', VECTORS_DIR], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }),
+  ) as Record<`${RasVariant}.${Mode | 'bistream'}`, { tokens: number[]; uniforms: number }>;
   const sources = [...MODES, 'bistream'] as const;
   it.each((['current', 'dec2024'] as const).flatMap((v) => sources.map((s) => [v, s] as const)))('%s %s', (v, s) => {
     const logp = floatArray(s === 'bistream' ? 'bistream.call_logp' : `${s}.logp`);
-    const ignore = s === 'bistream' ? new Array<number>(31).fill(1) : intArray(`${s}.ignore_eos`);
+    const ignore = s === 'bistream' ? new Array<number>(logp.shape[0] ?? 0).fill(1) : intArray(`${s}.ignore_eos`);
     const rng = new GoldenUniforms();
     const tokens: number[] = [];
     for (let i = 0; i < ignore.length; i++) {
@@ -209,11 +198,10 @@ describe('sampler statistics (seeded)', () => {
   const V3 = TINY.speechTokenSize + 3;
 
   it('nucleus draws follow the kept probabilities (no repetition history)', () => {
-    for (const [mode, step] of [
-      ['zero_shot', 0],
-      ['cross_lingual', 2],
-      ['instruct2', 3],
-    ] as const) {
+    // per mode, the recorded step whose nucleus keeps the most ids (found in the stored counts, not named)
+    for (const mode of MODES) {
+      const kept = intArray(`${mode}.nucleus_count`);
+      const step = kept.indexOf(Math.max(...kept));
       const scores = stepScores(mode, step);
       const set = nucleusCandidates(scores, TINY.topP, TINY.topK);
       const expectedProbs = new Float64Array(V3);

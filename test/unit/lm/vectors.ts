@@ -3,13 +3,14 @@
  * LM decoding-logic tests. The tiny Qwen2LM constants are read from `config.json` → `llm.model`, not hard-coded.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import type { NpyArray } from '../../helpers/npz.ts';
 import { floats, ints, need, readNpz } from '../../helpers/npz.ts';
+import { UPSTREAM_VECTORS } from '../../helpers/package.ts';
 
-/** Directory of the upstream vectors (sibling of the repository). */
-export const VECTORS_DIR = fileURLToPath(new URL('../../../../shared/data/upstream-vectors/', import.meta.url));
+/** Directory of the vectors set (the upstream set unless `COSYVOICE_VECTORS_DIR` names another). */
+export const VECTORS_DIR = UPSTREAM_VECTORS;
 
 /** Unistream modes recorded in llm.npz. */
 export const MODES = ['zero_shot', 'cross_lingual', 'instruct2'] as const;
@@ -19,13 +20,15 @@ interface LlmModelJson {
   speech_token_size: number;
   mix_ratio: [number, number];
   sampling: { top_p: number; top_k: number; win_size: number; tau_r: number };
-  ids: { eos: number; unused_stop: number; fill: number; stop_token_ids: number[] };
+  ids: { eos: number; unused_stop: number; fill: number; stop_token_ids: number[]; eop_stand_in_text_id: number };
   min_token_text_ratio: number;
   max_token_text_ratio: number;
   text_vocab: number;
 }
 
-const configJson = JSON.parse(readFileSync(`${VECTORS_DIR}config.json`, 'utf8')) as { llm: { model: LlmModelJson } };
+const configJson = JSON.parse(readFileSync(join(VECTORS_DIR, 'config.json'), 'utf8')) as {
+  llm: { model: LlmModelJson };
+};
 const m = configJson.llm.model;
 
 /** The tiny model's constants in the shapes of `ModelConstants['llm']` / `['sampling']`. */
@@ -46,11 +49,14 @@ export const TINY = {
   maxTokenTextRatio: m.max_token_text_ratio,
 } as const;
 
+/** The text id that stands in for `<|endofprompt|>` in the set's instruct2 prompt (its last instruction id). */
+export const END_OF_PROMPT_ID = m.ids.eop_stand_in_text_id;
+
 let cached: Map<string, NpyArray> | undefined;
 
 /** All arrays of llm.npz (read once per test file). */
 export function llmNpz(): Map<string, NpyArray> {
-  cached ??= readNpz(`${VECTORS_DIR}llm.npz`);
+  cached ??= readNpz(join(VECTORS_DIR, 'llm.npz'));
   return cached;
 }
 

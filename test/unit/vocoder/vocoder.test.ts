@@ -19,7 +19,9 @@ const upstream = readNpz(join(UPSTREAM_VECTORS, 'hift.npz'));
 const tinyNpz = readNpz(join(GOLDEN, 'hift.npz'));
 const u = (name: string): Float32Array => floats(need(upstream, name));
 const t = (name: string): Float32Array => floats(need(tinyNpz, name));
-const asMel = (data: Float32Array): Mel => ({ bins: 80, frames: data.length / 80, data });
+/** Mel bins of both sets (`mel` is [1, bins, frames]); the vocoder constants come from each package's manifest. */
+const BINS = need(upstream, 'mel').shape[1] ?? NaN;
+const asMel = (data: Float32Array): Mel => ({ bins: BINS, frames: data.length / BINS, data });
 
 let ort: OrtModule;
 let upstreamVocoder: Vocoder;
@@ -51,7 +53,7 @@ describe('upstream hift.npz', () => {
 
   it('excitation head (SineGen2 from the stored noise) within 1e-3', async () => {
     const f0 = await upstreamVocoder.predictF0(mel);
-    const head = u('dbg.sine_waves_head'); // [1, 2400, 9]
+    const head = u('dbg.sine_waves_head'); // [1, first samples, harmonics + 1]
     const err = maxAbsDiff(upstreamVocoder.excitation(f0, noise).subarray(0, head.length), head);
     console.log(`upstream hift sine_waves_head max|Δ| ${err.toExponential(2)}`);
     expect(err).toBeLessThanOrEqual(1e-3);
@@ -62,7 +64,8 @@ describe('upstream hift.npz', () => {
     const sErr = maxAbsDiff(out.source, u('s'));
     const wErr = maxAbsDiff(out.samples, u('wave'));
     console.log(`upstream hift end to end: s max|Δ| ${sErr.toExponential(2)}, wave ${wErr.toExponential(2)}`);
-    expect(out.samples.length).toBe(24 * 480);
+    expect(out.samples.length).toBe(mel.frames * upstreamVocoder.config.samplesPerMelFrame);
+    expect(out.samples.length).toBe(u('wave').length);
     expect(sErr).toBeLessThanOrEqual(1e-3);
     expect(wErr).toBeLessThanOrEqual(1e-3);
   });
@@ -76,14 +79,16 @@ describe('upstream hift.npz', () => {
     expect(err).toBeLessThanOrEqual(1e-5);
   });
 
-  it('validates noise length and cache length', async () => {
+  it('validates noise length, cache length and mel bins', async () => {
+    const samples = u('wave').length;
     await expect(upstreamVocoder.synthesize(mel, { noise: noise.subarray(1) })).rejects.toThrow(/noise must hold/);
     await expect(
-      upstreamVocoder.synthesize(mel, { noise, cacheSource: new Float32Array(24 * 480 + 1) }),
-    ).rejects.toThrow(/more than the 11520/);
+      upstreamVocoder.synthesize(mel, { noise, cacheSource: new Float32Array(samples + 1) }),
+    ).rejects.toThrow(new RegExp(`more than the ${samples}`));
+    const fewer = BINS - 1;
     await expect(
-      upstreamVocoder.synthesize({ bins: 79, frames: 1, data: new Float32Array(79) }, { noise }),
-    ).rejects.toThrow(/80-bin mel/);
+      upstreamVocoder.synthesize({ bins: fewer, frames: 1, data: new Float32Array(fewer) }, { noise }),
+    ).rejects.toThrow(new RegExp(`${BINS}-bin mel`));
   });
 });
 
@@ -100,7 +105,9 @@ describe('tiny hift.npz', () => {
     };
     console.log('tiny hift max|Δ|', errs);
     // explicit noise = the same stream
-    const again = await tiny.synthesize(mel, { noise: drawNormals(new Xoshiro128(seed), 40 * 480 * 9) });
+    const { samplesPerMelFrame, nbHarmonics } = tiny.config;
+    const noiseValues = mel.frames * samplesPerMelFrame * (nbHarmonics + 1);
+    const again = await tiny.synthesize(mel, { noise: drawNormals(new Xoshiro128(seed), noiseValues) });
     expect(Array.from(again.samples)).toEqual(Array.from(out.samples));
     expect(errs.f0).toBeLessThanOrEqual(5e-4);
     expect(errs.source).toBeLessThanOrEqual(1e-4);
@@ -114,29 +121,38 @@ describe('tiny hift.npz', () => {
 });
 
 describe('StreamingVocoder', () => {
-  const mel = asMel(t('mel')); // 40 frames
+  const mel = asMel(t('mel'));
 
-  it('chunk lengths follow the 8-frame / 3840-sample cache; the final chunk emits everything', async () => {
+  it('chunk lengths follow the mel / source cache; the final chunk emits everything', async () => {
+    const { samplesPerMelFrame: hop, melCacheFrames, sourceCacheSamples: cached } = tiny.config;
+    const n = mel.frames;
     const stream = new StreamingVocoder(tiny, new Xoshiro128(5));
     const part = (from: number, to: number): Mel => {
       const frames = to - from;
-      const data = new Float32Array(80 * frames);
-      for (let b = 0; b < 80; b++) data.set(mel.data.subarray(b * 40 + from, b * 40 + to), b * frames);
-      return { bins: 80, frames, data };
+      const data = new Float32Array(mel.bins * frames);
+      for (let b = 0; b < mel.bins; b++) data.set(mel.data.subarray(b * n + from, b * n + to), b * frames);
+      return { bins: mel.bins, frames, data };
     };
-    const a = await stream.push(part(0, 20), { finalize: false });
-    const b = await stream.push(part(20, 30), { finalize: false });
-    const c = await stream.push(part(30, 40), { finalize: true });
-    expect([a.length, b.length, c.length]).toEqual([20 * 480 - 3840, 10 * 480, 10 * 480 + 3840]);
-    expect(a.length + b.length + c.length).toBe(40 * 480);
+    // three pushes: half the mel, a quarter, the rest (each non-final push at least the mel cache)
+    const [cut1, cut2] = [Math.floor(n / 2), Math.floor((3 * n) / 4)];
+    const a = await stream.push(part(0, cut1), { finalize: false });
+    const b = await stream.push(part(cut1, cut2), { finalize: false });
+    const c = await stream.push(part(cut2, n), { finalize: true });
+    expect(cached).toBe(melCacheFrames * hop);
+    expect([a.length, b.length, c.length]).toEqual([
+      cut1 * hop - cached,
+      (cut2 - cut1) * hop,
+      (n - cut2) * hop + cached,
+    ]);
+    expect(a.length + b.length + c.length).toBe(n * hop);
     // the whole mel in one final push is the offline synthesis with the same noise stream
     const whole = await new StreamingVocoder(tiny, new Xoshiro128(5)).push(mel, { finalize: true });
     const offline = await tiny.synthesize(mel, { rng: new Xoshiro128(5) });
     expect(Array.from(whole)).toEqual(Array.from(offline.samples));
     // a first non-final chunk shorter than the mel cache cannot withhold its tail
-    await expect(new StreamingVocoder(tiny, new Xoshiro128(5)).push(part(0, 7), { finalize: false })).rejects.toThrow(
-      /at least 8 mel frames/,
-    );
+    await expect(
+      new StreamingVocoder(tiny, new Xoshiro128(5)).push(part(0, melCacheFrames - 1), { finalize: false }),
+    ).rejects.toThrow(new RegExp(`at least ${melCacheFrames} mel frames`));
   });
 });
 
