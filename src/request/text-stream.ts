@@ -4,13 +4,13 @@
  * Upstream tokenises every incoming piece on its own, which splits words wherever the producer happened to cut them
  * ("Hel" + "lo" ≠ "Hello" in BPE) and skips text normalisation. We buffer up to a safe boundary first: before
  * whitespace (Qwen's pre-tokeniser attaches a leading space to the next word), after punctuation, never inside a
- * `[tag]`, `<tag>` or `<|…|>`; then each flushed piece gets the text front-end (number reading) with its surrounding
- * whitespace kept. Long runs without a boundary (CJK text) are flushed after `maxBuffer` characters so the LM is
+ * `[tag]`, `<tag>` or `<|…|>`; then each flushed piece gets the text front-end's readings (numbers, symbols) with its
+ * surrounding whitespace kept, but no sentence-final punctuation: a piece is not a sentence (`normalizeStreamPiece`). Long runs without a boundary (CJK text) are flushed after `maxBuffer` characters so the LM is
  * never starved.
  */
 import { invalidInput } from '../errors.ts';
 import type { CosyVoiceTokenizer } from '../text/index.ts';
-import { normalizePromptText } from '../text/index.ts';
+import { normalizeStreamPiece } from '../text/index.ts';
 import { hasSpeech, userTextIds } from './text-input.ts';
 
 /** Options of {@link TextIdStream}. */
@@ -72,11 +72,11 @@ export class TextIdStream {
       const normalized =
         core === ''
           ? ''
-          : normalizePromptText(core, {
+          : normalizeStreamPiece(core, {
               countTokens: (t) => this.tokenizer.countTokens(t),
               readNumbers: this.options.readNumbers ?? true,
             });
-      // a piece that normalises to nothing (punctuation) leaves no stray spaces either
+      // a piece that normalises to nothing leaves no stray spaces either
       prepared = normalized === '' ? '' : lead + normalized + trail;
     }
     if (hasSpeech(prepared)) this.#speech = true;

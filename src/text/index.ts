@@ -41,6 +41,7 @@ export {
   containsChinese,
   isOnlyPunctuation,
   normalizePromptText,
+  normalizeStreamPiece,
   normalizeText,
   removeBracket,
   replaceBlank,

@@ -197,7 +197,12 @@ function checkOptions(text: unknown, options: unknown): asserts options is Norma
 }
 
 /** The part of the pipeline between strip() and the punctuation filter. */
-function frontend(text: string, options: NormalizeOptions): string[] {
+/**
+ * Upstream's text front-end. `piece` is for a piece of a text stream: the same readings, but no sentence-final
+ * punctuation added or changed and no segmenting, since a piece ends wherever the producer cut the text, not at a
+ * sentence end ("…test, and" must not become "…test, and.").
+ */
+function frontend(text: string, options: NormalizeOptions, piece = false): string[] {
   const readNumbers = options.readNumbers ?? true;
   let t = text;
   if (containsChinese(t)) {
@@ -208,12 +213,13 @@ function frontend(text: string, options: NormalizeOptions): string[] {
     t = t.replace(/\./g, '。');
     t = t.replace(/ - /g, '，');
     t = removeBracket(t);
+    if (piece) return [t];
     t = t.replace(/[，,、]+$/, '。');
     return splitParagraph(t, { lang: 'zh' });
   }
   if (readNumbers) t = outsideTags(t, normalizeEnglish);
   t = spellOutNumbers(t);
-  return splitParagraph(t, { lang: 'en', countTokens: options.countTokens });
+  return piece ? [t] : splitParagraph(t, { lang: 'en', countTokens: options.countTokens });
 }
 
 /**
@@ -242,6 +248,31 @@ export function normalizeText(input: string, options: NormalizeOptions): string[
     return [];
   }
   return frontend(stripped, options).filter((segment) => !isOnlyPunctuation(segment));
+}
+
+/**
+ * Normalise one piece of a text stream (bistream): numbers, symbols and blanks read as {@link normalizeText} reads
+ * them, but the piece is neither segmented nor given sentence-final punctuation — it ends wherever the producer cut
+ * the text. (Upstream skips the front-end for text streams altogether; we keep the number reading of whole texts.) Leading and trailing whitespace is stripped, as by the other front-end functions.
+ *
+ * @param text - One piece of the stream, cut at a word boundary (see `TextIdStream`).
+ * @param options - See {@link NormalizeOptions}.
+ * @returns The normalised piece (`''` for whitespace).
+ * @throws Error `ERR_INVALID_INPUT` when `text` is not a string or `countTokens` is missing.
+ * @example
+ * ```ts
+ * normalizeStreamPiece('I paid 12 dollars, and', { countTokens: (t) => tok.countTokens(t) });
+ * // 'I paid twelve dollars, and'
+ * ```
+ */
+export function normalizeStreamPiece(input: string, options: NormalizeOptions): string {
+  checkOptions(input, options);
+  const text = stripControlCharacters(input);
+  if (bypassesFrontend(text) || options.textFrontend === false) {
+    return text;
+  }
+  const stripped = pythonStrip(text);
+  return stripped === '' ? '' : frontend(stripped, options, true).join('');
 }
 
 /**
