@@ -1,8 +1,11 @@
 /**
  * An independent oracle for the stages: the model runners driven directly, one after another in one realm (LM, then
- * flow + vocoder), without ports, jobs or the pipeline. The pipeline must reproduce it bit for bit.
+ * flow + vocoder), without ports, jobs or the pipeline. The pipeline must reproduce it bit for bit. Like the flow stage,
+ * it streams on the incremental flow when the package ships it (unless `incrementalFlow: false`); that path's equality
+ * with the re-solving one is proven in test/unit/flow/incremental-flow.test.ts.
  */
 import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
+import { IncrementalFlow } from '../../src/models/flow/incremental-flow.ts';
 import { Xoshiro128 } from '../../src/models/lm/rng.ts';
 import { SpeechLm } from '../../src/models/lm/speech-lm.ts';
 import { StreamingToken2Wav, tokensToWave } from '../../src/models/token2wav.ts';
@@ -26,6 +29,7 @@ export class RunnerReference {
     private readonly flow: FlowMatcher,
     private readonly vocoder: Vocoder,
     private readonly maxTokenTextRatio: number,
+    private readonly incremental: IncrementalFlow | undefined,
   ) {}
 
   static async create(
@@ -33,12 +37,14 @@ export class RunnerReference {
     ort: OrtModule,
     placement: { device: Device; dtype: Dtype },
   ): Promise<RunnerReference> {
+    const flow = await FlowMatcher.create(pkg, ort, placement);
     return new RunnerReference(
       CosyVoiceTokenizer.fromJson(await pkg.tokenizerJson()),
       await SpeechLm.create(pkg, ort, placement),
-      await FlowMatcher.create(pkg, ort, placement),
+      flow,
       await Vocoder.create(pkg, ort, placement),
       pkg.manifest.config.sampling.maxTokenTextRatio,
+      await IncrementalFlow.create(flow, pkg, ort, placement),
     );
   }
 
@@ -91,6 +97,7 @@ export class RunnerReference {
       rng,
       policy: chunkPolicyOptions(options.streaming),
       steps: streamFlowSteps(options),
+      ...(this.incremental === undefined || options.incrementalFlow === false ? {} : { incremental: this.incremental }),
     });
     const out: Float32Array[] = [];
     const drain = async (): Promise<void> => {
@@ -106,6 +113,6 @@ export class RunnerReference {
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.lm.dispose(), this.flow.release(), this.vocoder.release()]);
+    await Promise.all([this.lm.dispose(), this.flow.release(), this.vocoder.release(), this.incremental?.release()]);
   }
 }
