@@ -20,7 +20,7 @@ import { encodeWav } from './dsp/index.ts';
 import type { AudioChunk } from './request/chunks.ts';
 import type { RequestMetrics } from './request/metrics.ts';
 import type { RequestMode, RequestOptions } from './request/options.ts';
-import { randomSeed, validateRequestOptions } from './request/options.ts';
+import { randomSeed, validateCloneOptions, validateRequestOptions } from './request/options.ts';
 import type { SynthesisResult } from './request/result.ts';
 import { collectSynthesis } from './request/result.ts';
 import type { TextInput } from './request/text-input.ts';
@@ -106,6 +106,9 @@ export interface SynthesizedAudio extends SynthesisResult {
 }
 
 /** Options of {@link CosyVoice.cloneVoice}. */
+/** Every key of {@link CloneOptions} (an unknown key is refused: a typo must not be silently ignored). */
+const CLONE_OPTION_KEYS = ['transcript', 'signal', 'keepLoaded'] as const satisfies ReadonlyArray<keyof CloneOptions>;
+
 export interface CloneOptions {
   /** What the recording says (zero-shot cloning); omit for a cross-lingual voice. */
   readonly transcript?: string;
@@ -499,17 +502,22 @@ export class CosyVoice {
    */
   async cloneVoice(audio: CloneInput, options: CloneOptions = {}): Promise<VoiceProfile> {
     this.#assertUsable();
+    validateCloneOptions(options, CLONE_OPTION_KEYS);
+    const { signal } = options;
+    signal?.throwIfAborted();
     const place = clonePlace(this.placement, this.manifest);
-    const pcm = await decodeAudioInput(audio);
+    const pcm = await raceAbort(decodeAudioInput(audio), signal);
     checkPromptAudio(pcm.samples.length / pcm.sampleRate, this.manifest.config);
     const transcriptIds =
       options.transcript === undefined || options.transcript.trim() === ''
         ? undefined
-        : await this.#lmWorker.guard(this.#lmWorker.remote.transcriptIds(options.transcript));
-    const worker = await this.#ensureVoiceWorker(place, options.signal);
+        : await raceAbort(this.#lmWorker.guard(this.#lmWorker.remote.transcriptIds(options.transcript)), signal);
+    const worker = await this.#ensureVoiceWorker(place, signal);
     try {
-      return await worker.guard(
-        worker.remote.clone(Comlink.transfer(pcm, [pcm.samples.buffer as ArrayBuffer]), transcriptIds),
+      // an abort rejects at once; the worker finishes its clone call and, unless kept loaded, is terminated below
+      return await raceAbort(
+        worker.guard(worker.remote.clone(Comlink.transfer(pcm, [pcm.samples.buffer as ArrayBuffer]), transcriptIds)),
+        signal,
       );
     } finally {
       if (options.keepLoaded !== true) {

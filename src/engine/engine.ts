@@ -16,7 +16,7 @@ import { deserializeVoice, serializeVoice, voiceExpectation } from '../models/vo
 import type { AudioChunk } from '../request/chunks.ts';
 import type { RequestMetrics } from '../request/metrics.ts';
 import type { RequestMode, RequestOptions } from '../request/options.ts';
-import { checkOptionKeys, randomSeed, validateRequestOptions } from '../request/options.ts';
+import { checkOptionKeys, randomSeed, validateCloneOptions, validateRequestOptions } from '../request/options.ts';
 import { checkPromptAudio } from '../request/limits.ts';
 import type { Placement, PlacementRequest } from '../request/placement.ts';
 import { clonePlace, resolvePlacement } from '../request/placement.ts';
@@ -180,10 +180,7 @@ export class Engine {
    */
   async cloneVoice(audio: PromptAudio, options: CloneVoiceOptions = {}): Promise<VoiceProfile> {
     this.#assertLive();
-    checkOptionKeys(options, 'cloneVoice options', CLONE_OPTION_KEYS);
-    if (options.transcript !== undefined && typeof options.transcript !== 'string') {
-      throw invalidInput(`cloneVoice options.transcript must be a string, got ${typeof options.transcript}.`);
-    }
+    validateCloneOptions(options, CLONE_OPTION_KEYS);
     const place = clonePlace(this.placement, this.pkg.manifest);
     if (!isPromptAudio(audio)) {
       throw invalidInput(

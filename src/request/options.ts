@@ -177,6 +177,21 @@ function checkObject(value: unknown, name: string, keys: Readonly<Record<string,
 }
 
 /**
+ * Checks the options of `cloneVoice` (either entry point; each has its own keys besides these): the keys, `transcript`
+ * a string, `signal` an AbortSignal.
+ *
+ * @throws {TTSError} ERR_INVALID_INPUT as {@link checkOptionKeys}, and for a wrong type of `transcript` or `signal`.
+ */
+export function validateCloneOptions(options: unknown, known: readonly string[]): void {
+  checkOptionKeys(options, 'cloneVoice options', known);
+  const { transcript, signal } = options as { transcript?: unknown; signal?: unknown };
+  if (transcript !== undefined && typeof transcript !== 'string') {
+    throw invalidInput(`cloneVoice options.transcript must be a string, got ${describe(transcript)}.`);
+  }
+  if (signal !== undefined) REQUEST_KEYS.signal(signal, 'cloneVoice options.signal', 'offline');
+}
+
+/**
  * Checks that `value` is an options object whose keys are all `known` (for option bags other than a request's, e.g.
  * `Engine.create`'s and `cloneVoice`'s).
  *

@@ -140,6 +140,21 @@ test.describe('fault table (browser, public API)', () => {
       expect(cloned.code, `${fault}: ${cloned.message}`).toBe(code);
       await expectReferenceAudio(page, `after ${fault} while loading the cloning models`);
     }
+    // misuse of cloneVoice itself: typed before any work, or the signal's AbortError while it works
+    for (const [misuse, code, message] of [
+      ['null-options', 'ERR_INVALID_INPUT', /cloneVoice options must be an object/],
+      ['typo', 'ERR_INVALID_INPUT', /Did you mean "transcript"\?/],
+      ['aborted', 'AbortError', /./],
+      ['abort-during', 'AbortError', /./],
+    ] as const) {
+      const misused = await page.evaluate(({ url, text, how }) => window.tts.tryClone(url, text, how), {
+        url: PROMPT_URL,
+        text: PROMPT_TEXT,
+        how: misuse,
+      });
+      expect(misused.ok ? 'resolved' : misused.code, misuse).toBe(code);
+      if (!misused.ok) expect(misused.message, misuse).toMatch(message);
+    }
     const cloned = await page.evaluate(({ url, text }) => window.tts.tryClone(url, text), {
       url: PROMPT_URL,
       text: PROMPT_TEXT,

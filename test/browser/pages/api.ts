@@ -257,7 +257,15 @@ export interface TtsPageApi {
     stride: number,
   ): Promise<{ chunkSamples: number[]; wave: number[]; segmentTokens: number[][]; tokens: number; heldFirst: boolean }>;
   /** Clones a voice from the recording at `url`; the prompt tokens, or the failure. */
-  tryClone(url: string, transcript: string): Promise<Attempt<number[]>>;
+  /**
+   * Clones a voice from the recording at `url`; the prompt tokens, or the failure. `misuse` makes the call wrong on
+   * purpose: `null` options, a typo in an option key, a signal aborted before the call, or aborted on the next task.
+   */
+  tryClone(
+    url: string,
+    transcript: string,
+    misuse?: 'null-options' | 'typo' | 'aborted' | 'abort-during',
+  ): Promise<Attempt<number[]>>;
   /** Synthesises; aborts before the call, on the next task after it (the LM is at work), or at the first audio. */
   trySynthesize(text: string, seed: number, abortOn?: 'before' | 'started' | 'first-audio'): Promise<Attempt<number[]>>;
   /** Starts a stream, terminates the `role` worker after its first chunk, reports what the pending and a later call got. */

@@ -320,11 +320,24 @@ const api: TtsPageApi = {
     return { chunkSamples: chunks.map((c) => c.length), wave, segmentTokens: [], tokens: step.value.tokens, heldFirst };
   },
 
-  tryClone(url, transcript) {
+  tryClone(url, transcript, misuse) {
     return attempt(async () => {
       const blob = await (await fetch(url)).blob();
-      const cloned = await need().cloneVoice(blob, { transcript });
-      return Array.from(cloned.promptTokens);
+      const controller = new AbortController();
+      if (misuse === 'aborted') controller.abort();
+      const options =
+        misuse === 'null-options'
+          ? null
+          : misuse === 'typo'
+            ? { transcrpt: transcript }
+            : { transcript, signal: controller.signal };
+      const cloning = need().cloneVoice(blob, options as never);
+      if (misuse === 'abort-during') {
+        setTimeout(() => {
+          controller.abort();
+        }, 0);
+      }
+      return Array.from((await cloning).promptTokens);
     });
   },
 

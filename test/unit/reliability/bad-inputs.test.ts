@@ -341,6 +341,22 @@ describe('prompt audio and cloning', () => {
         ),
     ],
     [
+      'cloneVoice with signal: "yes"',
+      'ERR_INVALID_INPUT',
+      () =>
+        beforeAnyGraph(() =>
+          engine.cloneVoice({ samples: tone(2), sampleRate: SAMPLE_RATE }, { signal: 'yes' as never }),
+        ),
+    ],
+    [
+      'cloneVoice with a typo in an option key',
+      'ERR_INVALID_INPUT',
+      () =>
+        beforeAnyGraph(() =>
+          engine.cloneVoice({ samples: tone(2), sampleRate: SAMPLE_RATE }, { transcrpt: 'Hi' } as never),
+        ),
+    ],
+    [
       'cloneVoice at 8 kHz',
       'ERR_INVALID_INPUT',
       () => beforeAnyGraph(() => engine.cloneVoice({ samples: tone(2, 8000), sampleRate: 8000 })),
