@@ -127,8 +127,10 @@ def probed_estimate(flow: Flow, *args: Tensor) -> tuple[Tensor, dict[str, Tensor
     return out, seen
 
 
-def record_decoder_activations(hift: HiFT) -> tuple[dict[str, np.ndarray], list[torch.utils.hooks.RemovableHandle]]:
-    """Forward hooks that capture the upstream ``hift.npz`` ``dbg.*`` arrays under their names."""
+@contextmanager
+def recorded_decoder_activations(hift: HiFT) -> Iterator[dict[str, np.ndarray]]:
+    """Within the block, forward hooks capture the upstream ``hift.npz`` ``dbg.*`` arrays under their names; removed
+    on leaving it (also on an exception), so a failed probe leaves no hook on the model."""
     recorded: dict[str, np.ndarray] = {}
 
     def keep(name: str) -> Callable[[nn.Module, Any, Tensor], None]:
@@ -143,4 +145,8 @@ def record_decoder_activations(hift: HiFT) -> tuple[dict[str, np.ndarray], list[
             lambda _module, inputs: recorded.__setitem__("dbg.conv_post_in", inputs[0].numpy().copy())
         )
     )
-    return recorded, handles
+    try:
+        yield recorded
+    finally:
+        for handle in handles:
+            handle.remove()

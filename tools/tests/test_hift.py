@@ -38,7 +38,7 @@ from tools.reference.hift import (
     stft_conv_kernels,
     upsample_f0,
 )
-from tools.reference.probes import record_decoder_activations
+from tools.reference.probes import recorded_decoder_activations
 from tools.tests.upstream import UPSTREAM_VECTORS, max_abs
 
 # Spec constants (shared/spec/cosyvoice2-inference.md §6, cosyvoice2-state-dicts.md §3).
@@ -204,12 +204,8 @@ def test_cache_source_overwrites_the_start(hift: HiFT, vectors: dict[str, np.nda
 
 def test_decoder_fed_stored_source(hift: HiFT, vectors: dict[str, np.ndarray]) -> None:
     mel, s = tensor(vectors, "mel"), tensor(vectors, "s")
-    recorded, handles = record_decoder_activations(hift)
-    try:
+    with recorded_decoder_activations(hift) as recorded:
         magnitude, phase = hift.decode(mel, s)
-    finally:
-        for handle in handles:
-            handle.remove()
     assert max_abs(hift.source_stft(s), vectors["s_stft"]) <= TOL_STORED_S
     assert max_abs(magnitude, vectors["magnitude"]) <= TOL_STORED_S_MAGNITUDE
     assert max_abs(phase, vectors["phase"]) <= TOL_STORED_S
@@ -233,12 +229,8 @@ def test_end_to_end(hift: HiFT, vectors: dict[str, np.ndarray]) -> None:
     head = vectors["dbg.sine_waves_head"]
     assert max_abs(hift.excitation(f0, noise)[:, : head.shape[1]], head) <= TOL_SOURCE
 
-    recorded, handles = record_decoder_activations(hift)
-    try:
+    with recorded_decoder_activations(hift) as recorded:
         wave, source = hift.inference(mel, noise)
-    finally:
-        for handle in handles:
-            handle.remove()
     assert max_abs(source, vectors["s"]) <= TOL_SOURCE
     assert max_abs(wave, vectors["wave"]) <= TOL_E2E_WAVE
     magnitude, phase = hift.decode(mel, source)
