@@ -198,6 +198,21 @@ function checkOptions(text: unknown, options: unknown): asserts options is Norma
 
 /** The part of the pipeline between strip() and the punctuation filter. */
 /**
+ * What every front-end entry does first: check the options, drop control characters; text the front-end must not
+ * touch (instruct or chat markup, `textFrontend: false`) comes back as `bypass`, anything else stripped as Python's
+ * `str.strip()` strips.
+ */
+function frontendInput(
+  input: string,
+  options: NormalizeOptions,
+): { readonly bypass: string } | { readonly stripped: string } {
+  checkOptions(input, options);
+  const text = stripControlCharacters(input);
+  if (bypassesFrontend(text) || options.textFrontend === false) return { bypass: text };
+  return { stripped: pythonStrip(text) };
+}
+
+/**
  * Upstream's text front-end. `piece` is for a piece of a text stream: the same readings, but no sentence-final
  * punctuation added or changed and no segmenting, since a piece ends wherever the producer cut the text, not at a
  * sentence end ("…test, and" must not become "…test, and.").
@@ -238,22 +253,16 @@ function frontend(text: string, options: NormalizeOptions, piece = false): strin
  * ```
  */
 export function normalizeText(input: string, options: NormalizeOptions): string[] {
-  checkOptions(input, options);
-  const text = stripControlCharacters(input);
-  if (bypassesFrontend(text) || options.textFrontend === false) {
-    return [text];
-  }
-  const stripped = pythonStrip(text);
-  if (stripped === '') {
-    return [];
-  }
-  return frontend(stripped, options).filter((segment) => !isOnlyPunctuation(segment));
+  const text = frontendInput(input, options);
+  if ('bypass' in text) return [text.bypass];
+  return text.stripped === '' ? [] : frontend(text.stripped, options).filter((segment) => !isOnlyPunctuation(segment));
 }
 
 /**
  * Normalise one piece of a text stream (bistream): numbers, symbols and blanks read as {@link normalizeText} reads
  * them, but the piece is neither segmented nor given sentence-final punctuation — it ends wherever the producer cut
- * the text. (Upstream skips the front-end for text streams altogether; we keep the number reading of whole texts.) Leading and trailing whitespace is stripped, as by the other front-end functions.
+ * the text. (Upstream skips the front-end for text streams altogether; we keep the number reading of whole texts.)
+ * Leading and trailing whitespace is stripped, as by the other front-end functions.
  *
  * @param text - One piece of the stream, cut at a word boundary (see `TextIdStream`).
  * @param options - See {@link NormalizeOptions}.
@@ -266,13 +275,9 @@ export function normalizeText(input: string, options: NormalizeOptions): string[
  * ```
  */
 export function normalizeStreamPiece(input: string, options: NormalizeOptions): string {
-  checkOptions(input, options);
-  const text = stripControlCharacters(input);
-  if (bypassesFrontend(text) || options.textFrontend === false) {
-    return text;
-  }
-  const stripped = pythonStrip(text);
-  return stripped === '' ? '' : frontend(stripped, options, true).join('');
+  const text = frontendInput(input, options);
+  if ('bypass' in text) return text.bypass;
+  return text.stripped === '' ? '' : frontend(text.stripped, options, true).join('');
 }
 
 /**
@@ -285,16 +290,10 @@ export function normalizeStreamPiece(input: string, options: NormalizeOptions): 
  * @throws Error `ERR_INVALID_INPUT` when `text` is not a string or `countTokens` is missing.
  */
 export function normalizePromptText(input: string, options: NormalizeOptions): string {
-  checkOptions(input, options);
-  const text = stripControlCharacters(input);
-  if (bypassesFrontend(text) || options.textFrontend === false) {
-    return text;
-  }
-  const stripped = pythonStrip(text);
-  if (stripped === '') {
-    return '';
-  }
-  return frontend(stripped, options)
+  const text = frontendInput(input, options);
+  if ('bypass' in text) return text.bypass;
+  if (text.stripped === '') return '';
+  return frontend(text.stripped, options)
     .filter((segment) => !isOnlyPunctuation(segment))
     .join('');
 }
