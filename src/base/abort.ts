@@ -12,6 +12,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
     };
     if (signal.aborted) {
       onAbort();
+      // the abandoned work may still fail (e.g. its worker is terminated in the caller's cleanup): not unhandled
+      promise.catch(() => undefined);
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });

@@ -55,4 +55,26 @@ describe('raceAbort', () => {
     await expect(raced).rejects.toMatchObject({ name: 'AbortError', message: 'stop' });
     await expect(raceAbort(never, AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
   });
+
+  it('a promise abandoned to an already-aborted signal may fail later without an unhandled rejection', async () => {
+    let fail: (error: Error) => void = () => undefined;
+    const later = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+    });
+    await expect(raceAbort(later, AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', listener);
+    try {
+      fail(new Error('worker terminated'));
+      // Node reports unhandled rejections after the microtask queue drains: two macrotask turns are past that
+      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+    expect(unhandled).toEqual([]);
+  });
 });
