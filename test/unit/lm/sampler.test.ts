@@ -216,24 +216,30 @@ describe('sampler statistics (seeded)', () => {
   });
 
   it.each(['current', 'dec2024'] as const)('the %s fallback follows its mixture distribution', (variant) => {
-    // History = every nucleus id, so every draw falls back: P(k) = Σ_j q_j · fallback_j(k).
-    const scores = stepScores('zero_shot', 1); // 3 kept ids
+    // History = the nucleus ids, as many as the repetition window holds (all of them unless top-k exceeds winSize):
+    // a draw of one of those falls back, any other is kept, so P(k) = Σ_j q_j · (fallback_j(k) or [k = id_j]).
+    // The step is the recorded one whose nucleus keeps the most ids (found in the stored counts).
+    const kept = Array.from(intArray('zero_shot.nucleus_count'));
+    const scores = stepScores('zero_shot', kept.indexOf(Math.max(...kept)));
     const set = nucleusCandidates(scores, TINY.topP, TINY.topK);
-    const history = Array.from(set.ids);
+    expect(set.count).toBeGreaterThan(1); // a mixture, not one fallback distribution
+    const history = Array.from(set.ids).slice(0, TINY.winSize);
     const mixture = new Float64Array(V3);
     set.ids.forEach((id, j) => {
       const q = (set.probs[j] ?? 0) / set.cum;
-      rasFallbackProbs(scores, id, variant).forEach((p, k) => {
-        bump(mixture, k, q * p);
-      });
+      if (history.includes(id)) rasFallbackProbs(scores, id, variant).forEach((p, k) => bump(mixture, k, q * p));
+      else bump(mixture, id, q);
     });
     const rng = new Xoshiro128(7);
     const counts = new Float64Array(V3);
+    let fellBack = 0;
     for (let k = 0; k < N; k++) {
       const r = sampleRasDetailed(scores, history, { ...TINY, ignoreEos: false, variant }, rng);
-      expect(r.fellBack).toBe(true);
+      expect(r.fellBack).toBe(history.includes(r.drawn));
+      if (r.fellBack) fellBack++;
       bump(counts, r.token);
     }
+    expect(fellBack).toBeGreaterThan(N / 2); // the fallback is what is being tested: most draws take it
     const { stat, df } = chiSquare(counts, mixture, N);
     expect(df).toBeGreaterThan(3);
     expect(stat, `chi2 ${stat.toFixed(1)} df ${df}`).toBeLessThan(chi2Critical(df));
