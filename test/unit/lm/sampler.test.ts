@@ -227,8 +227,11 @@ describe('sampler statistics (seeded)', () => {
     const mixture = new Float64Array(V3);
     set.ids.forEach((id, j) => {
       const q = (set.probs[j] ?? 0) / set.cum;
-      if (history.includes(id)) rasFallbackProbs(scores, id, variant).forEach((p, k) => bump(mixture, k, q * p));
-      else bump(mixture, id, q);
+      if (history.includes(id)) {
+        rasFallbackProbs(scores, id, variant).forEach((p, k) => {
+          bump(mixture, k, q * p);
+        });
+      } else bump(mixture, id, q);
     });
     const rng = new Xoshiro128(7);
     const counts = new Float64Array(V3);
