@@ -6,10 +6,9 @@
  * in, the same float32 out. The only values that are not source frames are the player's documented silences and
  * fades, which test/helpers/played-audio.ts reproduces with the worklet's own arithmetic.
  */
-import type { Page } from '@playwright/test';
 import { explainPlayback, type PlayedAudio } from '../helpers/played-audio.ts';
 import { tinyFixture } from '../helpers/voice.ts';
-import { expect, test } from './fixtures.ts';
+import { expect, sharedPage, test } from './fixtures.ts';
 
 const { manifest, texts, voiceFile } = tinyFixture();
 const ZH = texts['zh'] ?? '';
@@ -19,14 +18,6 @@ const TAIL_QUANTA = 4;
 const RENDER_QUANTUM = 128;
 
 type Spoken = Awaited<ReturnType<Window['tts']['speakCaptured']>>;
-
-/** A page with the tiny model and the golden voice loaded. */
-async function speaker(openPage: (name: string) => Promise<Page>): Promise<Page> {
-  const page = await openPage('tts');
-  await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-  await page.evaluate((bytes) => window.tts.loadVoice(bytes), voiceFile);
-  return page;
-}
 
 /** Checks what every capture must show and explains the recording against `source`. */
 function explain(spoken: Spoken, source: Float32Array, isolated: boolean): PlayedAudio {
@@ -56,12 +47,17 @@ test.describe('speak() plays exactly what stream() yields', () => {
   // Each test synthesises its text twice (stream(), then speak()) and plays it in real time: measured 2.2–2.9 min
   // on a 2-core machine shared with six other sessions, at the global 180 s budget.
   test.describe.configure({ timeout: 600_000 });
+  // one page with the tiny model and the golden voice loaded for both tests
+  const shared = sharedPage('tts');
+  test.beforeAll(async () => {
+    await shared().evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+    await shared().evaluate((bytes) => window.tts.loadVoice(bytes), voiceFile);
+  });
 
   test('straight through: silence, then every sample of the stream in order, then the documented fade-out', async ({
-    openPage,
     isolated,
   }) => {
-    const page = await speaker(openPage);
+    const page = shared();
     const text = `${ZH}${ZH}`;
     const streamed = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text, seed: SEED });
     expect(streamed.chunks.length).toBeGreaterThan(2); // several chunks: boundaries between them are covered
@@ -72,14 +68,12 @@ test.describe('speak() plays exactly what stream() yields', () => {
     });
     // On a loaded machine the buffer may also run dry between chunks: the walk accounts for those gaps exactly.
     explain(spoken, Float32Array.from(streamed.chunks.flat()), isolated);
-    await page.evaluate(() => window.tts.dispose());
   });
 
   test('a forced underrun: the gap is a fade-out and silence, then playback resumes at the next sample, faded in', async ({
-    openPage,
     isolated,
   }) => {
-    const page = await speaker(openPage);
+    const page = shared();
     // A text stream held after its opening until the player reports an underrun: synthesis waits for text, the
     // buffer runs dry, and only then does the rest arrive. The same pieces streamed without the hold are the source.
     // The opening must make at least one chunk on its own (the prompt's speech tokens absorb text first, see the
@@ -103,6 +97,5 @@ test.describe('speak() plays exactly what stream() yields', () => {
     const gap = spoken.recorded.slice(first.at + first.length + spoken.fadeFrames, second.at);
     expect(gap.length).toBeGreaterThan(0);
     expect(gap.every((x) => x === 0)).toBe(true);
-    await page.evaluate(() => window.tts.dispose());
   });
 });

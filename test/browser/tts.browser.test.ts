@@ -1,18 +1,28 @@
 /**
  * The public API end to end in Chromium: CosyVoice with its real workers (LM, flow, vocoder) on the tiny fixture
  * package, with and without cross-origin isolation (projects), on WASM and on WebGPU (SwiftShader adapter).
+ *
+ * Most tests share one loaded instance (`sharedPage`): what they check is the instance's behaviour over many requests,
+ * and a load is most of a short test's time. Tests that need a load of their own (other options, a crash) open their
+ * own page; those whose subject does not depend on cross-origin isolation run in one project.
  */
 import { floats, ints, maxAbsDiff, need } from '../helpers/npz.ts';
 import { E2E_TOLERANCE, expectedAudio, goldenRequest, LONG_STREAM, MODES, seedOf } from '../helpers/request-goldens.ts';
-import { expect, test } from './fixtures.ts';
+import { expect, sharedPage, test } from './fixtures.ts';
 import { e2e, GOLDEN_VOICE, SEED, texts, VOICE, ZH } from './tiny-golden.ts';
 
-test.describe('CosyVoice on WASM', () => {
-  test('loads with progress that adds up, and delivers the reference audio for the seed', async ({ openPage }) => {
-    const page = await openPage('tts');
-    const created = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-    expect(created.ok).toBe(true);
-    if (!created.ok) return;
+test.describe('CosyVoice on WASM, one instance for many requests', () => {
+  const shared = sharedPage('tts');
+  let created: Awaited<ReturnType<typeof window.tts.create>> | undefined;
+  test.beforeAll(async () => {
+    created = await shared().evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+    await shared().evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+  });
+
+  test('loads with progress that adds up, and delivers the reference audio for the seed', async () => {
+    const page = shared();
+    expect(created?.ok).toBe(true);
+    if (created?.ok !== true) return;
     expect(Object.values(created.placement).map((p) => p.device)).toEqual(['wasm', 'wasm', 'wasm', 'wasm']);
     // progress: one load-start whose total is the sum of the files, every file reported done at its size
     const start = created.events.find((e) => e['type'] === 'load-start') as {
@@ -27,7 +37,6 @@ test.describe('CosyVoice on WASM', () => {
     expect(created.events.filter((e) => e['type'] === 'session-ready')).toHaveLength(3);
     expect(created.events.at(-1)?.['type']).toBe('ready');
 
-    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
     const offline = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
       text: ZH,
       seed: SEED,
@@ -46,16 +55,12 @@ test.describe('CosyVoice on WASM', () => {
       streamed.chunks.map((_, i) => ({ text: ZH, startTime: starts[i], final: i === streamed.chunks.length - 1 })),
     );
     expect(streamed.events).toEqual(streamed.meta.map(({ text, startTime }) => ({ text, startTime })));
-    await page.evaluate(() => window.tts.dispose());
   });
 
   test('speak(): audio reaches the worklet and plays before synthesis ends; abort silences it and the workers stay usable', async ({
-    openPage,
     isolated,
   }) => {
-    const page = await openPage('tts');
-    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    const page = shared();
     const long = `${ZH}${ZH}${ZH}`;
     const spoken = await page.evaluate(({ text, seed }) => window.tts.speak(text, seed), { text: long, seed: 3 });
     expect(spoken.error).toBeUndefined();
@@ -79,16 +84,13 @@ test.describe('CosyVoice on WASM', () => {
 
     const again = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), { text: ZH, seed: SEED });
     expect(maxAbsDiff(Float32Array.from(again.samples), floats(need(e2e, 'offline_wave')))).toBeLessThan(1e-4);
-    await page.evaluate(() => window.tts.dispose());
   });
 
   test(
     'speak(): the vocoder worker feeds the ring itself, so audio plays while the main thread is blocked',
     { tag: '@isolated-only' },
-    async ({ openPage }) => {
-      const page = await openPage('tts');
-      await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+    async () => {
+      const page = shared();
       const long = `${ZH}${ZH}${ZH}`;
       // The deadline only bounds a failure: the loop ends as soon as the worklet has played a frame.
       const result = await page.evaluate(({ text, seed }) => window.tts.speakWhileBlocked(text, seed, 20_000), {
@@ -99,69 +101,11 @@ test.describe('CosyVoice on WASM', () => {
       expect(result.playedWhileBlocked).toBeGreaterThan(0);
       const offline = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text: long, seed: 3 });
       expect(result.framesPlayed).toBe(offline.chunks.flat().length);
-      await page.evaluate(() => window.tts.dispose());
     },
   );
 
-  test('clones a voice from a real recording in a worker', async ({ openPage }) => {
-    const page = await openPage('tts');
-    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', topology: 'merged' }));
-    const cloned = await page.evaluate(
-      (transcript) => window.tts.clone('/shared-data/prompts/zero_shot_prompt.wav', transcript),
-      texts['prompt']?.text ?? '',
-    );
-    expect(cloned.promptTokens).toEqual(Array.from(GOLDEN_VOICE.promptTokens));
-    expect(maxAbsDiff(Float32Array.from(cloned.embedding), GOLDEN_VOICE.embedding)).toBeLessThan(1e-4);
-    await page.evaluate(() => window.tts.dispose());
-  });
-
-  test('files are cached after the first load and verified from the cache the next time', async ({ openPage }) => {
-    const page = await openPage('tts');
-    const first = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', cache: 'cache-api' }));
-    await page.evaluate(() => window.tts.dispose());
-    const second = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', cache: 'cache-api' }));
-    expect(first.ok && second.ok).toBe(true);
-    const done = (events: Array<Record<string, unknown>>) => events.filter((e) => e['type'] === 'file-done');
-    expect(done(first.events).length).toBeGreaterThan(0);
-    expect(done(first.events).every((e) => e['fromCache'] === false)).toBe(true);
-    expect(done(second.events).map((e) => e['file'])).toEqual(
-      expect.arrayContaining(done(first.events).map((e) => e['file'])),
-    );
-    expect(done(second.events).every((e) => e['fromCache'] === true)).toBe(true);
-    await page.evaluate(() => window.tts.dispose());
-  });
-
-  test('a crashed worker rejects the pending request and later calls; dispose and create again recovers', async ({
-    openPage,
-  }) => {
-    const page = await openPage('tts');
-    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
-    const crash = await page.evaluate(({ text }) => window.tts.crashDuringStream(text, 1), { text: ZH.repeat(4) });
-    // the first chunk came out of the opening text alone (a text stream is spoken while it arrives)
-    expect(crash).toMatchObject({ firstWhileHeld: true, pending: 'ERR_WORKER_CRASHED', later: 'ERR_WORKER_CRASHED' });
-    // the library handled the worker's error (no uncaught error reaches the page: openPage asserts that)
-    expect(crash.workerError).toMatch(/crashed on purpose \(test hook\) \(handled: true\)$/);
-    expect(crash.message).toMatch(/^The flow worker crashed: .*crashed on purpose \(test hook\)/);
-    await page.evaluate(() => window.tts.dispose());
-    const again = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-    expect(again.ok).toBe(true);
-    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
-    const audio = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), { text: ZH, seed: SEED });
-    expect(maxAbsDiff(Float32Array.from(audio.samples), floats(need(e2e, 'offline_wave')))).toBeLessThan(1e-4);
-    await page.evaluate(() => window.tts.dispose());
-  });
-
-  test('a corrupted model file is rejected with ERR_ASSET_INTEGRITY', async ({ openPage }) => {
-    const page = await openPage('tts');
-    const created = await page.evaluate(() => window.tts.create({ model: '/corrupt/fixtures/tiny-package/' }));
-    expect(created).toMatchObject({ ok: false, code: 'ERR_ASSET_INTEGRITY' });
-  });
-
-  test('20 consecutive utterances without memory growth', { tag: '@isolated-only' }, async ({ openPage }) => {
-    const page = await openPage('tts');
-    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+  test('20 consecutive utterances without memory growth', { tag: '@isolated-only' }, async () => {
+    const page = shared();
     const run = (n: number) =>
       page.evaluate(
         async ({ text, n }) => {
@@ -178,20 +122,14 @@ test.describe('CosyVoice on WASM', () => {
     expect(before).toBeGreaterThan(0);
     console.log(`memory: ${(before / 1e6).toFixed(1)} MB → ${(after / 1e6).toFixed(1)} MB after 20 more utterances`);
     expect(after - before).toBeLessThan(0.01 * before);
-    await page.evaluate(() => window.tts.dispose());
   });
-});
 
-test.describe('CosyVoice on WASM against the request goldens', () => {
-  // Isolation changes only the playback transport, which these requests do not use: one project is enough.
   test(
     'a long stream (≥ 6 chunks) under the upstream, small-first-hop and bounded-context schedules',
-    { tag: '@isolated-only' },
-    async ({ openPage }) => {
+    { tag: '@isolated-only' }, // the request goldens do not play audio: isolation changes nothing they check
+    async () => {
       test.setTimeout(600_000); // three 406-token streams: 2.2 min measured alone at load average 18 on 2 cores
-      const page = await openPage('tts');
-      await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const page = shared();
       const long = goldenRequest('long_stream');
       const seed = seedOf(need(LONG_STREAM, 'seed'));
       const stride = ints(need(LONG_STREAM, 'wave_stride'))[0] ?? 0;
@@ -208,18 +146,15 @@ test.describe('CosyVoice on WASM against the request goldens', () => {
         expect(got.tokens).toBe(ints(need(LONG_STREAM, 'tokens')).length);
         expect(maxAbsDiff(Float32Array.from(got.wave), expected.wave)).toBeLessThan(E2E_TOLERANCE);
       }
-      await page.evaluate(() => window.tts.dispose());
     },
   );
 
   test(
     'every mode: cross-lingual, instruct, tags, multi-segment text, bistream held open then released',
-    { tag: '@isolated-only' },
-    async ({ openPage }) => {
+    { tag: '@isolated-only' }, // as above
+    async () => {
       test.setTimeout(600_000); // five requests: 1.6 min measured alone at load average 18 on 2 cores
-      const page = await openPage('tts');
-      await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const page = shared();
       const stride = ints(need(MODES, 'wave_stride'))[0] ?? 0;
       for (const mode of ['cross_lingual', 'instruct', 'tags', 'multi_segment', 'bistream']) {
         const request = goldenRequest(mode);
@@ -241,32 +176,107 @@ test.describe('CosyVoice on WASM against the request goldens', () => {
         expect(got.heldFirst).toBe(request.opening !== undefined);
         expect(maxAbsDiff(Float32Array.from(got.wave), expected.wave)).toBeLessThan(E2E_TOLERANCE);
       }
-      await page.evaluate(() => window.tts.dispose());
     },
   );
 });
 
-test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
-  test('forced WebGPU passes its self-test and gives the reference tokens and audio', async ({ openPage }) => {
-    test.setTimeout(600_000); // SwiftShader emulates the GPU on the CPU: minutes on a loaded 2-core machine
+test.describe('CosyVoice on WASM, a load of its own', () => {
+  // cloning runs in its own worker (topology 'merged' here): isolation only changes its thread count
+  test('clones a voice from a real recording in a worker', { tag: '@isolated-only' }, async ({ openPage }) => {
     const page = await openPage('tts');
-    const created = await page.evaluate(() => window.tts.create({ device: 'webgpu', dtype: 'fp32' }));
-    expect(created.ok).toBe(true);
-    if (!created.ok) return;
-    expect(created.placement['lm']?.device).toBe('webgpu');
-    expect(created.placement['flow']?.device).toBe('webgpu');
-    expect(created.placement['vocoder']?.device).toBe('webgpu');
-    await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
-    const offline = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
-      text: ZH,
-      seed: SEED,
-    });
-    const reference = floats(need(e2e, 'offline_wave'));
-    expect(offline.samples.length).toBe(reference.length);
-    // measured 2e-5 on SwiftShader; WGSL's looser float rules (e.g. exp, division) leave less margin than wasm
-    const error = maxAbsDiff(Float32Array.from(offline.samples), reference);
-    console.log(`WebGPU vs reference: max |Δ| ${error.toExponential(2)}`);
-    expect(error).toBeLessThan(1e-3);
+    await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', topology: 'merged' }));
+    const cloned = await page.evaluate(
+      (transcript) => window.tts.clone('/shared-data/prompts/zero_shot_prompt.wav', transcript),
+      texts['prompt']?.text ?? '',
+    );
+    expect(cloned.promptTokens).toEqual(Array.from(GOLDEN_VOICE.promptTokens));
+    expect(maxAbsDiff(Float32Array.from(cloned.embedding), GOLDEN_VOICE.embedding)).toBeLessThan(1e-4);
     await page.evaluate(() => window.tts.dispose());
   });
+
+  // the Cache API store does not depend on isolation
+  test(
+    'files are cached after the first load and verified from the cache the next time',
+    { tag: '@not-isolated-only' },
+    async ({ openPage }) => {
+      const page = await openPage('tts');
+      const first = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32', cache: 'cache-api' }));
+      await page.evaluate(() => window.tts.dispose());
+      const second = await page.evaluate(() =>
+        window.tts.create({ device: 'wasm', dtype: 'fp32', cache: 'cache-api' }),
+      );
+      expect(first.ok && second.ok).toBe(true);
+      const done = (events: Array<Record<string, unknown>>) => events.filter((e) => e['type'] === 'file-done');
+      expect(done(first.events).length).toBeGreaterThan(0);
+      expect(done(first.events).every((e) => e['fromCache'] === false)).toBe(true);
+      expect(done(second.events).map((e) => e['file'])).toEqual(
+        expect.arrayContaining(done(first.events).map((e) => e['file'])),
+      );
+      expect(done(second.events).every((e) => e['fromCache'] === true)).toBe(true);
+      await page.evaluate(() => window.tts.dispose());
+    },
+  );
+
+  // a worker's crash is handled on the main thread whatever the isolation
+  test(
+    'a crashed worker rejects the pending request and later calls; dispose and create again recovers',
+    { tag: '@isolated-only' },
+    async ({ openPage }) => {
+      const page = await openPage('tts');
+      await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const crash = await page.evaluate(({ text }) => window.tts.crashDuringStream(text, 1), { text: ZH.repeat(4) });
+      // the first chunk came out of the opening text alone (a text stream is spoken while it arrives)
+      expect(crash).toMatchObject({ firstWhileHeld: true, pending: 'ERR_WORKER_CRASHED', later: 'ERR_WORKER_CRASHED' });
+      // the library handled the worker's error (no uncaught error reaches the page: openPage asserts that)
+      expect(crash.workerError).toMatch(/crashed on purpose \(test hook\) \(handled: true\)$/);
+      expect(crash.message).toMatch(/^The flow worker crashed: .*crashed on purpose \(test hook\)/);
+      await page.evaluate(() => window.tts.dispose());
+      const again = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+      expect(again.ok).toBe(true);
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const audio = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
+        text: ZH,
+        seed: SEED,
+      });
+      expect(maxAbsDiff(Float32Array.from(audio.samples), floats(need(e2e, 'offline_wave')))).toBeLessThan(1e-4);
+      await page.evaluate(() => window.tts.dispose());
+    },
+  );
+
+  test('a corrupted model file is rejected with ERR_ASSET_INTEGRITY', async ({ openPage }) => {
+    const page = await openPage('tts');
+    const created = await page.evaluate(() => window.tts.create({ model: '/corrupt/fixtures/tiny-package/' }));
+    expect(created).toMatchObject({ ok: false, code: 'ERR_ASSET_INTEGRITY' });
+  });
+});
+
+test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
+  // WebGPU needs no isolation (the WASM it falls back on would); SwiftShader is the slowest test: one project
+  test(
+    'forced WebGPU passes its self-test and gives the reference tokens and audio',
+    { tag: '@not-isolated-only' },
+    async ({ openPage }) => {
+      test.setTimeout(600_000); // SwiftShader emulates the GPU on the CPU: minutes on a loaded 2-core machine
+      const page = await openPage('tts');
+      const created = await page.evaluate(() => window.tts.create({ device: 'webgpu', dtype: 'fp32' }));
+      expect(created.ok).toBe(true);
+      if (!created.ok) return;
+      expect(created.placement['lm']?.device).toBe('webgpu');
+      expect(created.placement['flow']?.device).toBe('webgpu');
+      expect(created.placement['vocoder']?.device).toBe('webgpu');
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      const offline = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
+        text: ZH,
+        seed: SEED,
+      });
+      const reference = floats(need(e2e, 'offline_wave'));
+      expect(offline.samples.length).toBe(reference.length);
+      // measured 2e-5 on SwiftShader; WGSL's looser float rules (e.g. exp, division) leave less margin than wasm
+      const error = maxAbsDiff(Float32Array.from(offline.samples), reference);
+      console.log(`WebGPU vs reference: max |Δ| ${error.toExponential(2)}`);
+      expect(error).toBeLessThan(1e-3);
+      await page.evaluate(() => window.tts.dispose());
+    },
+  );
 });
