@@ -18,3 +18,11 @@ self.addEventListener('message', (event: MessageEvent<unknown>) => {
     });
   }
 });
+
+// Test hook: a worker started with `?crashOnStart` (see crashNextStarts in tts.ts) crashes before it can initialise,
+// as a worker that fails on every start would.
+if (new URL(self.location.href).searchParams.has('crashOnStart')) {
+  setTimeout(() => {
+    throw new Error('flow worker crashed while starting (test hook)');
+  });
+}
