@@ -50,7 +50,7 @@ import type { VoiceProfile } from './models/voice/voice-profile.ts';
 import { deserializeVoice, serializeVoice, voiceExpectation } from './models/voice/voice-profile.ts';
 import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
-import type { WorkerFileProgress } from './stages/stage-worker.ts';
+import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
 import type { StorageFailure } from './base/storage-failure.ts';
 
 /** Starts in a row after which a crashed worker is given up (it crashes while initialising, or cannot load). */
@@ -326,32 +326,28 @@ export class CosyVoice {
       for (const h of handles) h.terminate();
     };
     signal?.addEventListener('abort', abort, { once: true });
-    try {
-      const ready = await Promise.all(
-        roles.map(async ([, stages], i) => {
-          const handle = handles[i] as WorkerHandle;
-          const setup = {
-            baseUrl,
-            manifest,
-            caps,
-            threads: options.threads,
-            cache,
-            ortWasmPaths: options.assets?.ortWasmPaths,
-          };
-          const config = workerConfig(setup, stages, placement, options.selfTest ?? true);
-          return raceAbort(
-            handle.guard(
-              handle.remote.init(
-                config,
-                Comlink.proxy((p: WorkerFileProgress | StorageFailure) => {
-                  progress.fromWorker(p);
-                }),
-              ),
-            ),
-            signal,
-          );
-        }),
+    const setup = {
+      baseUrl,
+      manifest,
+      caps,
+      threads: options.threads,
+      cache,
+      ortWasmPaths: options.assets?.ortWasmPaths,
+    };
+    const configs = roles.map(([, stages]) => workerConfig(setup, stages, placement, options.selfTest ?? true));
+    const onProgress = Comlink.proxy((p: WorkerFileProgress | StorageFailure) => {
+      progress.fromWorker(p);
+    });
+    /** `call` on every worker at once, each raced against its crash and the load's signal. */
+    const inEveryWorker = <T>(call: (worker: WorkerHandle, config: StageWorkerConfig) => Promise<T>): Promise<T[]> =>
+      Promise.all(
+        handles.map((handle, i) => raceAbort(handle.guard(call(handle, configs[i] as StageWorkerConfig)), signal)),
       );
+    try {
+      // every file of every worker is fetched and verified (sizes, SHA-256) before any session is made anywhere, so
+      // a bad last file fails the load at once (issue #13.5)
+      await inEveryWorker((worker, config) => worker.remote.fetchFiles(config, onProgress));
+      const ready = await inEveryWorker((worker, config) => worker.remote.init(config, onProgress));
       const final: Record<SynthesisStage, StagePlace> = { ...placement };
       for (const r of ready.flat()) {
         if (r.stage !== 'voice') final[r.stage] = { device: r.device, dtype: r.dtype };

@@ -6,7 +6,7 @@
  */
 import { TTSError } from '../errors.ts';
 import type { ManifestFile, ModelManifest } from '../loader/manifest.ts';
-import { parseManifest, stageDtypes } from '../loader/manifest.ts';
+import { parseManifest, stageDtypes, stageFiles } from '../loader/manifest.ts';
 import type { FileProgress } from '../loader/remote-package.ts';
 import { RemotePackageFiles } from '../loader/remote-package.ts';
 import { CacheApiStore, NO_STORE } from '../loader/store.ts';
@@ -96,17 +96,12 @@ export class StageWorker {
   #vocoder: VocoderStage | undefined;
   #voice: VoiceCloner | undefined;
   #ortModule: OrtModule | undefined;
+  /** The package as {@link StageWorker.fetchFiles} left it (its verified bytes kept for the sessions). */
+  #pkg: ModelPackage | undefined;
 
   constructor(private readonly hosted: readonly Stage[]) {}
 
-  /**
-   * Downloads (or reads from cache) this worker's files and creates its sessions. `onProgress` also receives the
-   * cache's first failure (a {@link StorageFailure}: the load goes on from memory).
-   */
-  async init(
-    config: StageWorkerConfig,
-    onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
-  ): Promise<StageReady[]> {
+  #package(config: StageWorkerConfig, onProgress?: (p: WorkerFileProgress | StorageFailure) => void): ModelPackage {
     const manifest = parseManifest(config.manifest);
     const store =
       config.cache === 'cache-api' && CacheApiStore.available()
@@ -116,7 +111,40 @@ export class StageWorker {
       store,
       ...(onProgress === undefined ? {} : { onProgress: throttled(onProgress, (f) => f.stage) }),
     });
-    const pkg = new ModelPackage(manifest, files);
+    return new ModelPackage(manifest, files);
+  }
+
+  /**
+   * Downloads (or reads from cache) and verifies every file of this worker's stages, creating no session; the bytes
+   * are kept for {@link StageWorker.init}. The main thread calls it in every worker before any `init`, so that a bad
+   * file anywhere fails the load before any session exists. `onProgress` as for `init`.
+   *
+   * @throws {TTSError} ERR_ASSET_FETCH, ERR_ASSET_INTEGRITY
+   */
+  async fetchFiles(
+    config: StageWorkerConfig,
+    onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
+  ): Promise<void> {
+    const pkg = this.#package(config, onProgress);
+    const paths = this.hosted.flatMap((stage) => {
+      const placement = config.placement[stage];
+      return placement === undefined ? [] : stageFiles(pkg.manifest, stage, placement.dtype);
+    });
+    await pkg.verify([...new Set(paths)]);
+    this.#pkg = pkg;
+  }
+
+  /**
+   * Creates this worker's sessions, from the files {@link StageWorker.fetchFiles} verified, or else downloading (or
+   * reading from cache) each as it is needed. `onProgress` also receives the cache's first failure (a
+   * {@link StorageFailure}: the load goes on from memory).
+   */
+  async init(
+    config: StageWorkerConfig,
+    onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
+  ): Promise<StageReady[]> {
+    const pkg = this.#pkg ?? this.#package(config, onProgress);
+    this.#pkg = undefined; // its kept bytes are handed to the sessions below, not held for longer
     const ready: StageReady[] = [];
     for (const stage of this.hosted) {
       const placement = config.placement[stage];

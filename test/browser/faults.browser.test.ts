@@ -113,14 +113,18 @@ async function loadAndExpectReferenceAudio(page: Page, label: string): Promise<v
 test.describe('fault table (browser, public API)', { tag: '@not-isolated-only' }, () => {
   const shared = sharedPage('tts');
 
-  test('load faults: network faults on a model file and aborts at each step are typed; the next load speaks', async () => {
+  test('load faults: network faults on a model file (before any session exists in any worker) and aborts at each step are typed; the next load speaks', async () => {
     test.setTimeout(LOAD_BUDGET_MS * (NETWORK_FAULTS.length + 3 + 1));
     const page = shared();
     const victim = graphFile('flow_step'); // fetched by the flow worker while the others load
+    const sessions = () => page.evaluate(() => window.tts.sessionsCreated());
     for (const { fault, code, handle } of NETWORK_FAULTS) {
       const unroute = await faultOn(page, victim, handle);
+      const before = await sessions();
       const created = await page.evaluate(() => window.tts.create({ cache: 'cache-api' }));
       await unroute();
+      // every file of every worker is verified before any worker makes a session (issue #13.5)
+      expect(await sessions(), `${fault}: sessions created`).toBe(before);
       expect(created.ok, fault).toBe(false);
       if (created.ok) continue;
       expect(created.code, `${fault}: ${created.message}`).toBe(code);
@@ -130,7 +134,10 @@ test.describe('fault table (browser, public API)', { tag: '@not-isolated-only' }
       const created = await page.evaluate((on) => window.tts.create({ cache: 'none', abortOn: on }), abortOn);
       expect(created.ok ? 'loaded' : created.code, `abort at ${abortOn}`).toBe('AbortError');
     }
+    const before = await sessions();
     await loadAndExpectReferenceAudio(page, 'after the load faults');
+    // the count is live: a good load announces a session per graph of the LM, flow and vocoder stages
+    expect(await sessions()).toBeGreaterThanOrEqual(before + 3);
   });
 
   test('a request aborted before it starts, while the LM works, or at its first audio: AbortError, then the same instance speaks', async () => {

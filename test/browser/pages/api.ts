@@ -292,6 +292,8 @@ export interface TtsPageApi {
     later: string;
     recovered: Array<{ stages: string[]; attempts: number }>;
   }>;
+  /** Sessions created so far by the page's LM, flow and vocoder workers (announced by the test bundles). */
+  sessionsCreated(): number;
   /** Entries in the library's model cache. */
   cachedEntries(): Promise<number>;
   dispose(): Promise<void>;

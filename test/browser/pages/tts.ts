@@ -13,6 +13,8 @@ import { capturePlayback } from '../../helpers/playback-capture.ts';
 
 /** Every worker the page created, by role (the crash test makes one throw; see tts-flow.worker.ts). */
 const created = new Map<string, Worker[]>();
+/** Sessions the stage workers announced (see session-count.ts). */
+let sessionsCreated = 0;
 /** Query of the worker URLs: `?cacheFault=…` makes the workers' Cache API fail (see worker-hooks.ts). */
 let workerQuery = '';
 /** Workers still to be started per role with `?crashOnStart` (they crash while initialising; see tts-flow.worker.ts). */
@@ -23,6 +25,9 @@ const worker = (file: string, name: string) => () => {
   const query = crashes > 0 ? `${workerQuery === '' ? '?' : `${workerQuery}&`}crashOnStart` : workerQuery;
   const w = new Worker(new URL(file + query, import.meta.url), { type: 'module', name });
   created.set(name, [...(created.get(name) ?? []), w]);
+  w.addEventListener('message', (event: MessageEvent<unknown>) => {
+    if ((event.data as { sessionCreatedForTest?: unknown } | null)?.sessionCreatedForTest === true) sessionsCreated++;
+  });
   return w;
 };
 const workers = {
@@ -406,6 +411,8 @@ const api: TtsPageApi = {
       recovered,
     };
   },
+
+  sessionsCreated: () => sessionsCreated,
 
   async cachedEntries() {
     return (await (await caches.open('cosyvoice-web-models')).keys()).length;
