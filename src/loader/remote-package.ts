@@ -111,6 +111,11 @@ export class RemotePackageFiles {
     return this.#fetch(file, signal);
   }
 
+  /** Drops the verified bytes no `read` took (the sessions are made: they will not be asked for). */
+  forgetUnread(): void {
+    this.#verified.clear();
+  }
+
   async #fetch(file: ManifestFile, signal: AbortSignal | undefined): Promise<Uint8Array> {
     const report = this.options.onProgress;
     const fetchOptions: FetchFileOptions = {

@@ -97,11 +97,14 @@ export class StageWorker {
   #voice: VoiceCloner | undefined;
   #ortModule: OrtModule | undefined;
   /** The package as {@link StageWorker.fetchFiles} left it (its verified bytes kept for the sessions). */
-  #pkg: ModelPackage | undefined;
+  #pkg: { readonly pkg: ModelPackage; readonly files: RemotePackageFiles } | undefined;
 
   constructor(private readonly hosted: readonly Stage[]) {}
 
-  #package(config: StageWorkerConfig, onProgress?: (p: WorkerFileProgress | StorageFailure) => void): ModelPackage {
+  #package(
+    config: StageWorkerConfig,
+    onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
+  ): { readonly pkg: ModelPackage; readonly files: RemotePackageFiles } {
     const manifest = parseManifest(config.manifest);
     const store =
       config.cache === 'cache-api' && CacheApiStore.available()
@@ -111,7 +114,7 @@ export class StageWorker {
       store,
       ...(onProgress === undefined ? {} : { onProgress: throttled(onProgress, (f) => f.stage) }),
     });
-    return new ModelPackage(manifest, files);
+    return { pkg: new ModelPackage(manifest, files), files };
   }
 
   /**
@@ -125,13 +128,14 @@ export class StageWorker {
     config: StageWorkerConfig,
     onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
   ): Promise<void> {
-    const pkg = this.#package(config, onProgress);
+    const opened = this.#package(config, onProgress);
+    const { pkg } = opened;
     const paths = this.hosted.flatMap((stage) => {
       const placement = config.placement[stage];
       return placement === undefined ? [] : stageFiles(pkg.manifest, stage, placement.dtype);
     });
     await pkg.verify([...new Set(paths)]);
-    this.#pkg = pkg;
+    this.#pkg = opened;
   }
 
   /**
@@ -143,13 +147,17 @@ export class StageWorker {
     config: StageWorkerConfig,
     onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
   ): Promise<StageReady[]> {
-    const pkg = this.#pkg ?? this.#package(config, onProgress);
+    const { pkg, files } = this.#pkg ?? this.#package(config, onProgress);
     this.#pkg = undefined; // its kept bytes are handed to the sessions below, not held for longer
     const ready: StageReady[] = [];
-    for (const stage of this.hosted) {
-      const placement = config.placement[stage];
-      if (placement === undefined) throw new TTSError('ERR_INVALID_INPUT', `no placement given for stage "${stage}"`);
-      ready.push(await this.#create(stage, pkg, placement, config));
+    try {
+      for (const stage of this.hosted) {
+        const placement = config.placement[stage];
+        if (placement === undefined) throw new TTSError('ERR_INVALID_INPUT', `no placement given for stage "${stage}"`);
+        ready.push(await this.#create(stage, pkg, placement, config));
+      }
+    } finally {
+      files.forgetUnread(); // e.g. the WebGPU files of a stage that fell back to wasm
     }
     return ready;
   }
