@@ -97,6 +97,9 @@ export class StageWorker {
   #voice: VoiceCloner | undefined;
   #ortModule: OrtModule | undefined;
   /** The package as {@link StageWorker.fetchFiles} left it (its verified bytes kept for the sessions). */
+  #watchingDevice = false;
+  #deviceLost = false;
+  #disposing = false;
   #pkg: { readonly pkg: ModelPackage; readonly files: RemotePackageFiles } | undefined;
 
   constructor(private readonly hosted: readonly Stage[]) {}
@@ -181,8 +184,10 @@ export class StageWorker {
     const start = now();
     if (placement.device === 'webgpu' && config.selfTest) {
       try {
-        await this.#make(stage, pkg, await this.#ort('webgpu', config), placement);
+        const ort = await this.#ort('webgpu', config);
+        await this.#make(stage, pkg, ort, placement);
         await this.#selfTest(stage);
+        this.#watchDevice(ort);
         return { stage, ...placement, ms: now() - start };
       } catch (error) {
         await this.#release(stage);
@@ -197,8 +202,30 @@ export class StageWorker {
         return { stage, device: 'wasm', dtype, ms: now() - start, fallbackReason: reason };
       }
     }
-    await this.#make(stage, pkg, await this.#ort(placement.device, config), placement);
+    const ort = await this.#ort(placement.device, config);
+    await this.#make(stage, pkg, ort, placement);
+    if (placement.device === 'webgpu') this.#watchDevice(ort);
     return { stage, ...placement, ms: now() - start };
+  }
+
+  /**
+   * A lost WebGPU device (driver reset, GPU process crash, `destroy()`) fails every later run of every session on it,
+   * for good. So the worker ends itself with an uncaught error: the main thread then treats it as a crashed worker
+   * (the request in flight rejects with ERR_WORKER_CRASHED naming the loss) and starts a new one, which gets a new
+   * device or, failing its self-test, falls back to wasm.
+   */
+  #watchDevice(ort: OrtModule): void {
+    if (this.#watchingDevice) return;
+    this.#watchingDevice = true;
+    // a Promise in the typings, the device itself in this build: Promise.resolve takes either
+    void Promise.resolve(ort.env.webgpu.device).then(async (device) => {
+      const info = await (device as { lost: Promise<{ reason: string; message: string }> }).lost;
+      if (this.#disposing) return;
+      this.#deviceLost = true;
+      setTimeout(() => {
+        throw new TTSError('ERR_DEVICE_UNAVAILABLE', `The WebGPU device was lost (${info.reason}): ${info.message}`);
+      });
+    });
   }
 
   async #make(stage: Stage, pkg: ModelPackage, ort: OrtModule, placement: { device: Device; dtype: Dtype }) {
@@ -235,9 +262,22 @@ export class StageWorker {
     return value;
   }
 
+  /**
+   * A run that failed because the device was lost does not answer: the worker's crash (see `#watchDevice`) rejects
+   * the call with ERR_WORKER_CRASHED instead, and the main thread restarts the worker before the next request.
+   */
+  async #unlessDeviceLost(run: Promise<void>): Promise<void> {
+    try {
+      await run;
+    } catch (error) {
+      if (this.#deviceLost) await new Promise<never>(() => undefined);
+      throw error;
+    }
+  }
+
   /** LM stage: runs a request (ports are transferred by the caller). */
   lmRun(job: LmJob, tokenPort: PortLike, textPort?: PortLike): Promise<void> {
-    return this.#need(this.#lm, 'lm').run(job, tokenPort, textPort);
+    return this.#unlessDeviceLost(this.#need(this.#lm, 'lm').run(job, tokenPort, textPort));
   }
 
   /** Token ids of a voice transcript (LM worker: it has the tokenizer). */
@@ -246,11 +286,11 @@ export class StageWorker {
   }
 
   flowRun(job: FlowJob, tokenPort: PortLike, melPort: PortLike): Promise<void> {
-    return this.#need(this.#flow, 'flow').run(job, tokenPort, melPort);
+    return this.#unlessDeviceLost(this.#need(this.#flow, 'flow').run(job, tokenPort, melPort));
   }
 
   vocoderRun(job: VocoderJob, melPort: PortLike, pcmPort: PortLike): Promise<void> {
-    return this.#need(this.#vocoder, 'vocoder').run(job, melPort, pcmPort);
+    return this.#unlessDeviceLost(this.#need(this.#vocoder, 'vocoder').run(job, melPort, pcmPort));
   }
 
   /** Voice stage: clones a voice from mono samples. */
@@ -272,6 +312,7 @@ export class StageWorker {
 
   /** Releases every session (the main thread terminates the worker afterwards). */
   async dispose(): Promise<void> {
+    this.#disposing = true;
     await Promise.allSettled(this.hosted.map((s) => this.#release(s)));
   }
 }

@@ -297,6 +297,24 @@ test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
       const error = maxAbsDiff(Float32Array.from(offline.samples), reference);
       console.log(`WebGPU vs reference: max |Δ| ${error.toExponential(2)}`);
       expect(error).toBeLessThan(1e-3);
+      // the vocoder's device lost mid-request (destroyed in its worker): the request rejects, the worker is restarted
+      // (a new device, or wasm should its self-test fail) and the same instance speaks
+      const lost = await page.evaluate(
+        ({ text, seed }) => window.tts.killWorkerDuringStream('vocoder', text, seed, 'lose-device'),
+        { text: ZH.repeat(4), seed: SEED },
+      );
+      expect(lost).toMatchObject({
+        firstWhileHeld: true,
+        pending: 'ERR_WORKER_CRASHED',
+        later: 'resolved',
+        recovered: [{ stages: ['vocoder'], attempts: 1 }],
+      });
+      expect(lost.message).toMatch(/^The vocoder worker crashed: .*The WebGPU device was lost \(destroyed\)/);
+      const after = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
+        text: ZH,
+        seed: SEED,
+      });
+      expect(maxAbsDiff(Float32Array.from(after.samples), reference)).toBeLessThan(1e-3);
       await page.evaluate(() => window.tts.dispose());
     },
   );

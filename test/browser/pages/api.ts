@@ -285,6 +285,7 @@ export interface TtsPageApi {
     role: 'lm' | 'flow' | 'vocoder',
     text: string,
     seed: number,
+    how?: 'terminate' | 'lose-device',
   ): Promise<{
     firstWhileHeld: boolean;
     pending: string;

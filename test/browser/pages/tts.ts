@@ -385,7 +385,7 @@ const api: TtsPageApi = {
     });
   },
 
-  async killWorkerDuringStream(role, text, seed) {
+  async killWorkerDuringStream(role, text, seed, how = 'terminate') {
     const t = need();
     const killed = created.get(`tts-${role}`)?.at(-1);
     if (killed === undefined) throw new Error(`no ${role} worker`);
@@ -396,7 +396,9 @@ const api: TtsPageApi = {
     const stream = t.stream(held.stream, { voice: voice as VoiceProfile, seed });
     const first = await stream.next();
     const firstWhileHeld = first.done !== true && first.value.samples.length > 0 && !held.released();
-    killed.terminate(); // what the browser or app code does to a worker: no error event, it just stops
+    // terminate: what the browser or app code does to a worker (no error event, it just stops)
+    if (how === 'lose-device') killed.postMessage({ destroyDeviceForTest: true });
+    else killed.terminate();
     held.release();
     const pending = await attempt(async () => {
       for (let s = await stream.next(); s.done !== true; s = await stream.next());
