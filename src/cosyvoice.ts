@@ -12,7 +12,8 @@ import { decodeAudioInput } from './core/audio-input.ts';
 import { rememberedFallbacks, rememberFallback } from './core/device-memory.ts';
 import { LoadProgress, stageFiles } from './core/load-progress.ts';
 import { requestPersistentStorage } from './core/storage.ts';
-import { stageHosts, threadsFor } from './core/worker-hosts.ts';
+import type { WorkerSetup } from './core/worker-hosts.ts';
+import { stageHosts, workerConfig } from './core/worker-hosts.ts';
 import { Comlink } from './core/rpc.ts';
 import type { WorkerFactories, WorkerRole } from './core/spawn-worker.ts';
 import { defaultWorkers, WorkerHandle } from './core/spawn-worker.ts';
@@ -36,6 +37,7 @@ import { invalidInput, TTSError } from './errors.ts';
 import type { LoadProgressEvent, RuntimeEvent } from './events.ts';
 import { TypedEmitter } from './events.ts';
 import { raceAbort } from './base/abort.ts';
+import { now } from './base/clock.ts';
 import { onDropped } from './base/drop-guard.ts';
 import { SerialQueue } from './base/serial-queue.ts';
 import type { ModelManifest } from './loader/manifest.ts';
@@ -50,6 +52,9 @@ import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/s
 import type { OrtWasmPaths } from './runtime/ort.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
 import type { StorageFailure } from './base/storage-failure.ts';
+
+/** Starts in a row after which a crashed worker is given up (it crashes while initialising, or cannot load). */
+const RESTART_ATTEMPTS = 3;
 
 /** Overridable asset locations (house style §1.7). */
 export interface CosyVoiceAssets {
@@ -129,14 +134,20 @@ export interface CloneOptions {
  */
 export class CosyVoice {
   readonly #events = new TypedEmitter<LoadProgressEvent | RuntimeEvent>();
+  /** The synthesis workers, one per entry of `#roles` (a crashed one is replaced in place). */
   readonly #workers: WorkerHandle[];
-  readonly #hosts: StageHosts;
-  readonly #lmWorker: WorkerHandle;
+  readonly #roles: ReadonlyArray<readonly [WorkerRole, readonly Stage[]]>;
+  #hosts: StageHosts;
+  /** Restarts of crashed workers under way; requests wait for them. */
+  readonly #restarts = new Set<Promise<void>>();
+  /** Workers being started by a restart (terminated by dispose). */
+  readonly #starting = new Set<WorkerHandle>();
   #player: Promise<AudioPlayer> | undefined;
   #voiceWorker: WorkerHandle | undefined;
   readonly #queue = new SerialQueue();
   #requests = 0;
   #disposed = false;
+  /** Set when a crashed worker could not be restarted: the instance is then unusable for good. */
   #crash: TTSError | undefined;
 
   private constructor(
@@ -148,19 +159,102 @@ export class CosyVoice {
     readonly capabilities: Capabilities,
     private readonly baseUrl: string,
     private readonly options: CosyVoiceOptions,
+    roles: ReadonlyArray<readonly [WorkerRole, readonly Stage[]]>,
     workers: WorkerHandle[],
-    hosts: StageHosts,
   ) {
+    this.#roles = roles;
     this.#workers = workers;
-    this.#hosts = hosts;
-    const lm = workers.find((w) => w.role === 'lm');
-    if (lm === undefined) throw new TypeError('no LM worker');
-    this.#lmWorker = lm;
-    for (const w of workers) {
-      w.crashed.catch((error: unknown) => {
-        this.#crash ??= error as TTSError;
-      });
+    this.#hosts = this.#stageHosts();
+    workers.forEach((w, i) => {
+      this.#watch(w, i);
+    });
+  }
+
+  /** The worker hosting `stage`. */
+  #workerOf(stage: Stage): WorkerHandle {
+    const i = this.#roles.findIndex(([, stages]) => stages.includes(stage));
+    const worker = this.#workers[i];
+    if (worker === undefined) throw new TypeError(`no worker hosts the ${stage} stage`);
+    return worker;
+  }
+
+  #stageHosts(): StageHosts {
+    return stageHosts(this.#workerOf('lm'), this.#workerOf('flow'), this.#workerOf('vocoder'));
+  }
+
+  #setup(): WorkerSetup {
+    return {
+      baseUrl: this.baseUrl,
+      manifest: this.manifest,
+      caps: this.capabilities,
+      threads: this.options.threads,
+      cache: this.options.cache ?? 'cache-api',
+      ortWasmPaths: this.options.assets?.ortWasmPaths,
+    };
+  }
+
+  /** Restarts worker `index` when it crashes (not when this instance stops it). */
+  #watch(worker: WorkerHandle, index: number): void {
+    worker.crashed.catch((error: unknown) => {
+      if (this.#disposed || (error as TTSError).code !== 'ERR_WORKER_CRASHED') return;
+      const restart = this.#restart(index, error as TTSError).finally(() => this.#restarts.delete(restart));
+      this.#restarts.add(restart);
+    });
+  }
+
+  /**
+   * Replaces the crashed worker `index` by a new one initialised as at creation (files from the cache when `cache` is
+   * `'cache-api'`, else downloaded again), then emits `recovered`. After {@link RESTART_ATTEMPTS} failed starts in a
+   * row (a worker that crashes while initialising would otherwise be restarted for ever) the instance is unusable:
+   * every later call rejects with ERR_WORKER_CRASHED.
+   */
+  async #restart(index: number, crash: TTSError): Promise<void> {
+    const [role, stages] = this.#roles[index] ?? [];
+    if (role === undefined || stages === undefined) return;
+    // The dead worker is stopped once replaced or given up, not now: the request it served is still settling (its
+    // calls reject with the crash; a call through a stopped handle's released proxy would throw a plain Error).
+    const dead = this.#workers[index];
+    const start = now();
+    const factories: WorkerFactories = { ...defaultWorkers, ...this.options.assets?.workers };
+    const { voice: _voice, ...placement } = this.placement;
+    let failure: unknown = crash;
+    for (let attempt = 1; attempt <= RESTART_ATTEMPTS; attempt++) {
+      const worker = new WorkerHandle(role, factories[role]());
+      this.#starting.add(worker);
+      try {
+        const config = workerConfig(this.#setup(), stages, placement, this.options.selfTest ?? true);
+        await worker.guard(worker.remote.init(config));
+      } catch (error) {
+        worker.terminate();
+        if (this.#disposed) return; // dispose stopped it
+        failure = error;
+        continue;
+      } finally {
+        this.#starting.delete(worker);
+      }
+      if (this.#disposed) {
+        worker.terminate();
+        return;
+      }
+      dead?.terminate();
+      this.#workers[index] = worker;
+      this.#hosts = this.#stageHosts();
+      this.#watch(worker, index);
+      this.#events.emit({ type: 'recovered', stages, attempts: attempt, ms: now() - start });
+      return;
     }
+    dead?.terminate();
+    const detail = failure instanceof Error ? failure.message : String(failure);
+    this.#crash = new TTSError(
+      'ERR_WORKER_CRASHED',
+      `${crash.message}; restarting it failed ${RESTART_ATTEMPTS} times in a row (last: ${detail}). Dispose this instance and create a new one.`,
+      { cause: failure, details: { worker: role } },
+    );
+  }
+
+  /** Settles when no crashed worker is being restarted (or `signal` aborts). */
+  async #restarted(signal: AbortSignal | undefined): Promise<void> {
+    while (this.#restarts.size > 0) await raceAbort(Promise.all(this.#restarts), signal);
   }
 
   /** What this browser offers (no download). */
@@ -207,7 +301,7 @@ export class CosyVoice {
     const topology: string = options.topology ?? 'split'; // checked: JS callers may pass anything
     if (topology !== 'split' && topology !== 'merged')
       throw invalidInput(`topology must be 'split' or 'merged', got ${topology}.`);
-    const roles: Array<[WorkerRole, Stage[]]> =
+    const roles: ReadonlyArray<readonly [WorkerRole, readonly Stage[]]> =
       topology === 'split'
         ? [
             ['lm', ['lm']],
@@ -232,32 +326,28 @@ export class CosyVoice {
       for (const h of handles) h.terminate();
     };
     signal?.addEventListener('abort', abort, { once: true });
-    try {
-      const ready = await Promise.all(
-        roles.map(async ([, stages], i) => {
-          const handle = handles[i] as WorkerHandle;
-          const config: StageWorkerConfig = {
-            baseUrl,
-            manifest,
-            placement,
-            selfTest: options.selfTest ?? true,
-            numThreads: threadsFor(stages, caps, options.threads),
-            cache,
-            ...(options.assets?.ortWasmPaths === undefined ? {} : { ortWasmPaths: options.assets.ortWasmPaths }),
-          };
-          return raceAbort(
-            handle.guard(
-              handle.remote.init(
-                config,
-                Comlink.proxy((p: WorkerFileProgress | StorageFailure) => {
-                  progress.fromWorker(p);
-                }),
-              ),
-            ),
-            signal,
-          );
-        }),
+    const setup = {
+      baseUrl,
+      manifest,
+      caps,
+      threads: options.threads,
+      cache,
+      ortWasmPaths: options.assets?.ortWasmPaths,
+    };
+    const configs = roles.map(([, stages]) => workerConfig(setup, stages, placement, options.selfTest ?? true));
+    const onProgress = Comlink.proxy((p: WorkerFileProgress | StorageFailure) => {
+      progress.fromWorker(p);
+    });
+    /** `call` on every worker at once, each raced against its crash and the load's signal. */
+    const inEveryWorker = <T>(call: (worker: WorkerHandle, config: StageWorkerConfig) => Promise<T>): Promise<T[]> =>
+      Promise.all(
+        handles.map((handle, i) => raceAbort(handle.guard(call(handle, configs[i] as StageWorkerConfig)), signal)),
       );
+    try {
+      // every file of every worker is fetched and verified (sizes, SHA-256) before any session is made anywhere, so
+      // a bad last file fails the load at once (issue #13.5)
+      await inEveryWorker((worker, config) => worker.remote.fetchFiles(config, onProgress));
+      const ready = await inEveryWorker((worker, config) => worker.remote.init(config, onProgress));
       const final: Record<SynthesisStage, StagePlace> = { ...placement };
       for (const r of ready.flat()) {
         if (r.stage !== 'voice') final[r.stage] = { device: r.device, dtype: r.dtype };
@@ -268,13 +358,8 @@ export class CosyVoice {
         type: 'ready',
         devices: Object.fromEntries(Object.entries(final).map(([s, p]) => [s, p.device])),
       });
-      const byStage = (stage: Stage): WorkerHandle => {
-        const i = roles.findIndex(([, stages]) => stages.includes(stage));
-        return handles[i] as WorkerHandle;
-      };
-      const hosts = stageHosts(byStage('lm'), byStage('flow'), byStage('vocoder'));
       const all = voice === undefined ? final : { ...final, voice };
-      return new CosyVoice(manifest, all, caps, baseUrl, options, handles, hosts);
+      return new CosyVoice(manifest, all, caps, baseUrl, options, roles, handles);
     } catch (error) {
       abort();
       throw error;
@@ -294,16 +379,18 @@ export class CosyVoice {
   #assertUsable(): void {
     if (this.#disposed) throw new TTSError('ERR_DISPOSED', 'This CosyVoice instance has been disposed.');
     if (this.#crash !== undefined) {
-      throw new TTSError('ERR_WORKER_CRASHED', `${this.#crash.message} Dispose this instance and create a new one.`, {
-        cause: this.#crash,
-      });
+      throw new TTSError('ERR_WORKER_CRASHED', this.#crash.message, { cause: this.#crash });
     }
   }
 
-  /** Requests run one after another (FIFO); a queued request that is aborted never starts. */
+  /**
+   * Requests run one after another (FIFO); a queued request that is aborted never starts, and one queued behind a
+   * worker's restart starts once the worker is back.
+   */
   #enqueue<T>(task: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-    return this.#queue.run(() => {
+    return this.#queue.run(async () => {
       signal?.throwIfAborted();
+      await this.#restarted(signal);
       this.#assertUsable();
       return task();
     });
@@ -367,7 +454,9 @@ export class CosyVoice {
   /**
    * Synthesises a whole text offline (full attention per segment: the best quality).
    *
-   * @throws {TTSError} ERR_INVALID_INPUT, ERR_INFERENCE, ERR_WORKER_CRASHED, ERR_DISPOSED; the abort reason.
+   * @throws {TTSError} ERR_INVALID_INPUT, ERR_INFERENCE, ERR_DISPOSED; ERR_WORKER_CRASHED when a worker crashes during
+   *   the request (the instance restarts it for the next request: a `recovered` event) or could not be restarted (the
+   *   instance is then unusable: dispose it and create a new one); the abort reason.
    */
   synthesize(text: string, options: RequestOptions): Promise<SynthesizedAudio> {
     return this.#enqueue(async () => {
@@ -414,6 +503,7 @@ export class CosyVoice {
     try {
       await ready;
       options.signal?.throwIfAborted();
+      await this.#restarted(options.signal);
       return (yield* this.#run(input, options, 'stream', playback, running)).metrics;
     } finally {
       running.forget?.();
@@ -505,13 +595,15 @@ export class CosyVoice {
     validateCloneOptions(options, CLONE_OPTION_KEYS);
     const { signal } = options;
     signal?.throwIfAborted();
+    await this.#restarted(signal);
+    this.#assertUsable();
     const place = clonePlace(this.placement, this.manifest);
     const pcm = await raceAbort(decodeAudioInput(audio), signal);
     checkPromptAudio(pcm.samples.length / pcm.sampleRate, this.manifest.config);
     const transcriptIds =
       options.transcript === undefined || options.transcript.trim() === ''
         ? undefined
-        : await raceAbort(this.#lmWorker.guard(this.#lmWorker.remote.transcriptIds(options.transcript)), signal);
+        : await raceAbort(this.#transcriptIds(options.transcript), signal);
     const worker = await this.#ensureVoiceWorker(place, signal);
     try {
       // an abort rejects at once; the worker finishes its clone call and, unless kept loaded, is terminated below
@@ -525,6 +617,11 @@ export class CosyVoice {
         worker.terminate();
       }
     }
+  }
+
+  #transcriptIds(transcript: string): Promise<Int32Array> {
+    const lm = this.#workerOf('lm');
+    return lm.guard(lm.remote.transcriptIds(transcript));
   }
 
   async #ensureVoiceWorker(
@@ -547,17 +644,7 @@ export class CosyVoice {
       signal?.throwIfAborted();
       await handle.guard(
         handle.remote.init(
-          {
-            baseUrl: this.baseUrl,
-            manifest: this.manifest,
-            placement: { voice: place },
-            selfTest: false,
-            numThreads: threadsFor(['voice'], this.capabilities, this.options.threads),
-            cache: this.options.cache ?? 'cache-api',
-            ...(this.options.assets?.ortWasmPaths === undefined
-              ? {}
-              : { ortWasmPaths: this.options.assets.ortWasmPaths }),
-          },
+          workerConfig(this.#setup(), ['voice'], { voice: place }, false),
           Comlink.proxy((p: WorkerFileProgress | StorageFailure) => {
             progress.fromWorker(p);
           }),
@@ -588,9 +675,11 @@ export class CosyVoice {
     if (this.#disposed) return;
     this.#disposed = true;
     await Promise.allSettled(
-      this.#workers.map((w) => Promise.race([w.remote.dispose(), new Promise((r) => setTimeout(r, 1000))])),
+      this.#workers
+        .filter((w) => !w.stopped) // a crashed worker given up is stopped already
+        .map((w) => Promise.race([w.remote.dispose(), new Promise((r) => setTimeout(r, 1000))])),
     );
-    for (const w of this.#workers) w.terminate();
+    for (const w of [...this.#workers, ...this.#starting]) w.terminate();
     this.#voiceWorker?.terminate();
     const player = this.#player;
     if (player !== undefined) await (await player.catch(() => undefined))?.dispose();

@@ -55,6 +55,16 @@ export type RuntimeEvent =
       readonly rtf: number;
     }
   | { readonly type: 'underrun'; readonly count: number }
+  /**
+   * A worker crashed (the request it served rejected with ERR_WORKER_CRASHED) and a new one hosting `stages` is
+   * ready: requests made meanwhile waited for it. `attempts`: starts it took; `ms`: from the crash to ready.
+   */
+  | {
+      readonly type: 'recovered';
+      readonly stages: readonly Stage[];
+      readonly attempts: number;
+      readonly ms: number;
+    }
   | {
       readonly type: 'done';
       readonly requestId: string;

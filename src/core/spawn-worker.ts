@@ -73,6 +73,11 @@ export class WorkerHandle {
     this.crashed.catch(() => undefined); // observed by whoever races it; never an unhandled rejection
   }
 
+  /** Whether {@link WorkerHandle.terminate} stopped it (its proxy is released: a call would throw). */
+  get stopped(): boolean {
+    return this.#terminated;
+  }
+
   /** Races a call against the worker crashing or being stopped. */
   guard<T>(call: Promise<T>): Promise<T> {
     return Promise.race([call, this.crashed]);

@@ -3,6 +3,7 @@ import { transferablesOf } from '../audio/port-transport.ts';
 import type { Capabilities } from '../capabilities.ts';
 import type { Stage } from '../base/stages.ts';
 import type { StageHosts } from '../stages/pipeline.ts';
+import type { StageWorkerConfig } from '../stages/stage-worker.ts';
 import { Comlink } from './rpc.ts';
 import type { WorkerHandle } from './spawn-worker.ts';
 
@@ -47,4 +48,32 @@ export function threadsFor(
   if (!caps.crossOriginIsolated) return 1;
   const cores = caps.hardwareConcurrency;
   return stages.includes('lm') ? Math.max(1, Math.min(4, cores - 1)) : Math.max(1, Math.min(2, Math.floor(cores / 2)));
+}
+
+/** What every stage worker of an instance is initialised with, apart from its stages' placement and self-test. */
+export interface WorkerSetup {
+  readonly baseUrl: string;
+  readonly manifest: StageWorkerConfig['manifest'];
+  readonly caps: Capabilities;
+  readonly threads: Partial<Record<Stage, number>> | undefined;
+  readonly cache: StageWorkerConfig['cache'];
+  readonly ortWasmPaths: StageWorkerConfig['ortWasmPaths'];
+}
+
+/** The init config of a worker hosting `stages` (one builder for the first start, a restart and the voice worker). */
+export function workerConfig(
+  setup: WorkerSetup,
+  stages: readonly Stage[],
+  placement: StageWorkerConfig['placement'],
+  selfTest: boolean,
+): StageWorkerConfig {
+  return {
+    baseUrl: setup.baseUrl,
+    manifest: setup.manifest,
+    placement,
+    selfTest,
+    numThreads: threadsFor(stages, setup.caps, setup.threads),
+    cache: setup.cache,
+    ...(setup.ortWasmPaths === undefined ? {} : { ortWasmPaths: setup.ortWasmPaths }),
+  };
 }

@@ -80,13 +80,43 @@ export async function fetchManifest(
 
 /** {@link PackageFiles} over HTTP with verification, caching and per-file progress. */
 export class RemotePackageFiles {
+  /** Bytes {@link RemotePackageFiles.verify} fetched, until their one {@link RemotePackageFiles.read}. */
+  readonly #verified = new Map<string, Uint8Array>();
+
   constructor(
     private readonly baseUrl: string,
     private readonly options: RemotePackageOptions = {},
   ) {}
 
+  /**
+   * Fetches (or reads from the store) and verifies every file, one after another, before any is used. Unlike the
+   * Node opener, which can hash a file without keeping it, the bytes are kept until their first `read`: dropping
+   * them would mean downloading the package twice when there is no cache.
+   *
+   * @throws {TTSError} ERR_ASSET_FETCH, ERR_ASSET_INTEGRITY (naming the file)
+   */
+  async verify(files: readonly ManifestFile[], signal?: AbortSignal): Promise<void> {
+    for (const file of files) {
+      if (!this.#verified.has(file.path)) this.#verified.set(file.path, await this.#fetch(file, signal));
+    }
+  }
+
   /** Bytes of a package file, verified against the manifest entry. */
   async read(file: ManifestFile, signal?: AbortSignal): Promise<Uint8Array> {
+    const kept = this.#verified.get(file.path);
+    if (kept !== undefined) {
+      this.#verified.delete(file.path);
+      return kept;
+    }
+    return this.#fetch(file, signal);
+  }
+
+  /** Drops the verified bytes no `read` took (the sessions are made: they will not be asked for). */
+  forgetUnread(): void {
+    this.#verified.clear();
+  }
+
+  async #fetch(file: ManifestFile, signal: AbortSignal | undefined): Promise<Uint8Array> {
     const report = this.options.onProgress;
     const fetchOptions: FetchFileOptions = {
       ...(this.options.fetch === undefined ? {} : { fetch: this.options.fetch }),

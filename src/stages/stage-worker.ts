@@ -6,7 +6,7 @@
  */
 import { TTSError } from '../errors.ts';
 import type { ManifestFile, ModelManifest } from '../loader/manifest.ts';
-import { parseManifest, stageDtypes } from '../loader/manifest.ts';
+import { parseManifest, stageDtypes, stageFiles } from '../loader/manifest.ts';
 import type { FileProgress } from '../loader/remote-package.ts';
 import { RemotePackageFiles } from '../loader/remote-package.ts';
 import { CacheApiStore, NO_STORE } from '../loader/store.ts';
@@ -96,17 +96,18 @@ export class StageWorker {
   #vocoder: VocoderStage | undefined;
   #voice: VoiceCloner | undefined;
   #ortModule: OrtModule | undefined;
+  /** The package as {@link StageWorker.fetchFiles} left it (its verified bytes kept for the sessions). */
+  #watchingDevice = false;
+  #deviceLost = false;
+  #disposing = false;
+  #pkg: { readonly pkg: ModelPackage; readonly files: RemotePackageFiles } | undefined;
 
   constructor(private readonly hosted: readonly Stage[]) {}
 
-  /**
-   * Downloads (or reads from cache) this worker's files and creates its sessions. `onProgress` also receives the
-   * cache's first failure (a {@link StorageFailure}: the load goes on from memory).
-   */
-  async init(
+  #package(
     config: StageWorkerConfig,
     onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
-  ): Promise<StageReady[]> {
+  ): { readonly pkg: ModelPackage; readonly files: RemotePackageFiles } {
     const manifest = parseManifest(config.manifest);
     const store =
       config.cache === 'cache-api' && CacheApiStore.available()
@@ -116,12 +117,50 @@ export class StageWorker {
       store,
       ...(onProgress === undefined ? {} : { onProgress: throttled(onProgress, (f) => f.stage) }),
     });
-    const pkg = new ModelPackage(manifest, files);
-    const ready: StageReady[] = [];
-    for (const stage of this.hosted) {
+    return { pkg: new ModelPackage(manifest, files), files };
+  }
+
+  /**
+   * Downloads (or reads from cache) and verifies every file of this worker's stages, creating no session; the bytes
+   * are kept for {@link StageWorker.init}. The main thread calls it in every worker before any `init`, so that a bad
+   * file anywhere fails the load before any session exists. `onProgress` as for `init`.
+   *
+   * @throws {TTSError} ERR_ASSET_FETCH, ERR_ASSET_INTEGRITY
+   */
+  async fetchFiles(
+    config: StageWorkerConfig,
+    onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
+  ): Promise<void> {
+    const opened = this.#package(config, onProgress);
+    const { pkg } = opened;
+    const paths = this.hosted.flatMap((stage) => {
       const placement = config.placement[stage];
-      if (placement === undefined) throw new TTSError('ERR_INVALID_INPUT', `no placement given for stage "${stage}"`);
-      ready.push(await this.#create(stage, pkg, placement, config));
+      return placement === undefined ? [] : stageFiles(pkg.manifest, stage, placement.dtype);
+    });
+    await pkg.verify([...new Set(paths)]);
+    this.#pkg = opened;
+  }
+
+  /**
+   * Creates this worker's sessions, from the files {@link StageWorker.fetchFiles} verified, or else downloading (or
+   * reading from cache) each as it is needed. `onProgress` also receives the cache's first failure (a
+   * {@link StorageFailure}: the load goes on from memory).
+   */
+  async init(
+    config: StageWorkerConfig,
+    onProgress?: (p: WorkerFileProgress | StorageFailure) => void,
+  ): Promise<StageReady[]> {
+    const { pkg, files } = this.#pkg ?? this.#package(config, onProgress);
+    this.#pkg = undefined; // its kept bytes are handed to the sessions below, not held for longer
+    const ready: StageReady[] = [];
+    try {
+      for (const stage of this.hosted) {
+        const placement = config.placement[stage];
+        if (placement === undefined) throw new TTSError('ERR_INVALID_INPUT', `no placement given for stage "${stage}"`);
+        ready.push(await this.#create(stage, pkg, placement, config));
+      }
+    } finally {
+      files.forgetUnread(); // e.g. the WebGPU files of a stage that fell back to wasm
     }
     return ready;
   }
@@ -145,8 +184,10 @@ export class StageWorker {
     const start = now();
     if (placement.device === 'webgpu' && config.selfTest) {
       try {
-        await this.#make(stage, pkg, await this.#ort('webgpu', config), placement);
+        const ort = await this.#ort('webgpu', config);
+        await this.#make(stage, pkg, ort, placement);
         await this.#selfTest(stage);
+        this.#watchDevice(ort);
         return { stage, ...placement, ms: now() - start };
       } catch (error) {
         await this.#release(stage);
@@ -161,8 +202,30 @@ export class StageWorker {
         return { stage, device: 'wasm', dtype, ms: now() - start, fallbackReason: reason };
       }
     }
-    await this.#make(stage, pkg, await this.#ort(placement.device, config), placement);
+    const ort = await this.#ort(placement.device, config);
+    await this.#make(stage, pkg, ort, placement);
+    if (placement.device === 'webgpu') this.#watchDevice(ort);
     return { stage, ...placement, ms: now() - start };
+  }
+
+  /**
+   * A lost WebGPU device (driver reset, GPU process crash, `destroy()`) fails every later run of every session on it,
+   * for good. So the worker ends itself with an uncaught error: the main thread then treats it as a crashed worker
+   * (the request in flight rejects with ERR_WORKER_CRASHED naming the loss) and starts a new one, which gets a new
+   * device or, failing its self-test, falls back to wasm.
+   */
+  #watchDevice(ort: OrtModule): void {
+    if (this.#watchingDevice) return;
+    this.#watchingDevice = true;
+    // a Promise in the typings, the device itself in this build: Promise.resolve takes either
+    void Promise.resolve(ort.env.webgpu.device).then(async (device) => {
+      const info = await (device as { lost: Promise<{ reason: string; message: string }> }).lost;
+      if (this.#disposing) return;
+      this.#deviceLost = true;
+      setTimeout(() => {
+        throw new TTSError('ERR_DEVICE_UNAVAILABLE', `The WebGPU device was lost (${info.reason}): ${info.message}`);
+      });
+    });
   }
 
   async #make(stage: Stage, pkg: ModelPackage, ort: OrtModule, placement: { device: Device; dtype: Dtype }) {
@@ -199,9 +262,22 @@ export class StageWorker {
     return value;
   }
 
+  /**
+   * A run that failed because the device was lost does not answer: the worker's crash (see `#watchDevice`) rejects
+   * the call with ERR_WORKER_CRASHED instead, and the main thread restarts the worker before the next request.
+   */
+  async #unlessDeviceLost(run: Promise<void>): Promise<void> {
+    try {
+      await run;
+    } catch (error) {
+      if (this.#deviceLost) await new Promise<never>(() => undefined);
+      throw error;
+    }
+  }
+
   /** LM stage: runs a request (ports are transferred by the caller). */
   lmRun(job: LmJob, tokenPort: PortLike, textPort?: PortLike): Promise<void> {
-    return this.#need(this.#lm, 'lm').run(job, tokenPort, textPort);
+    return this.#unlessDeviceLost(this.#need(this.#lm, 'lm').run(job, tokenPort, textPort));
   }
 
   /** Token ids of a voice transcript (LM worker: it has the tokenizer). */
@@ -210,11 +286,11 @@ export class StageWorker {
   }
 
   flowRun(job: FlowJob, tokenPort: PortLike, melPort: PortLike): Promise<void> {
-    return this.#need(this.#flow, 'flow').run(job, tokenPort, melPort);
+    return this.#unlessDeviceLost(this.#need(this.#flow, 'flow').run(job, tokenPort, melPort));
   }
 
   vocoderRun(job: VocoderJob, melPort: PortLike, pcmPort: PortLike): Promise<void> {
-    return this.#need(this.#vocoder, 'vocoder').run(job, melPort, pcmPort);
+    return this.#unlessDeviceLost(this.#need(this.#vocoder, 'vocoder').run(job, melPort, pcmPort));
   }
 
   /** Voice stage: clones a voice from mono samples. */
@@ -236,6 +312,7 @@ export class StageWorker {
 
   /** Releases every session (the main thread terminates the worker afterwards). */
   async dispose(): Promise<void> {
+    this.#disposing = true;
     await Promise.allSettled(this.hosted.map((s) => this.#release(s)));
   }
 }

@@ -30,7 +30,10 @@ async function expectReferenceAudio(page: Page): Promise<void> {
   expect(maxAbsDiff(Float32Array.from(audio.samples), REFERENCE)).toBeLessThan(1e-4);
 }
 
-test.describe('storage is best-effort', () => {
+// One project: the Cache API and the origin's quota are the same with or without COOP/COEP, and no row plays audio
+// (isolation changes only the playback transport and the wasm thread count, which is 1 on 2 cores either way). Each row
+// keeps its own page: a cache fault or a quota override, once installed, holds for the whole page or origin.
+test.describe('storage is best-effort', { tag: '@not-isolated-only' }, () => {
   for (const { fault, reason, words } of [
     { fault: 'internal', reason: 'error', words: /UnknownError: .*Unexpected internal error/ },
     { fault: 'quota', reason: 'quota', words: /QuotaExceededError/ },

@@ -219,27 +219,48 @@ test.describe('CosyVoice on WASM, a load of its own', () => {
 
   // a worker's crash is handled on the main thread whatever the isolation
   test(
-    'a crashed worker rejects the pending request and later calls; dispose and create again recovers',
+    'a crashed worker rejects the pending request and is restarted: the same instance speaks; one that crashes on every start ends the instance',
     { tag: '@isolated-only' },
     async ({ openPage }) => {
+      test.setTimeout(360_000); // two loads, a restart and three failed starts on a loaded 2-core machine
       const page = await openPage('tts');
+      const reference = floats(need(e2e, 'offline_wave'));
+      const speaks = async (label: string) => {
+        const audio = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
+          text: ZH,
+          seed: SEED,
+        });
+        expect(maxAbsDiff(Float32Array.from(audio.samples), reference), label).toBeLessThan(1e-4);
+      };
       await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
       await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
       const crash = await page.evaluate(({ text }) => window.tts.crashDuringStream(text, 1), { text: ZH.repeat(4) });
-      // the first chunk came out of the opening text alone (a text stream is spoken while it arrives)
-      expect(crash).toMatchObject({ firstWhileHeld: true, pending: 'ERR_WORKER_CRASHED', later: 'ERR_WORKER_CRASHED' });
+      // the first chunk came out of the opening text alone (a text stream is spoken while it arrives); the request
+      // made after the crash waited for the new flow worker
+      expect(crash).toMatchObject({
+        firstWhileHeld: true,
+        pending: 'ERR_WORKER_CRASHED',
+        later: 'resolved',
+        recovered: [{ stages: ['flow'], attempts: 1 }],
+      });
       // the library handled the worker's error (no uncaught error reaches the page: openPage asserts that)
       expect(crash.workerError).toMatch(/crashed on purpose \(test hook\) \(handled: true\)$/);
       expect(crash.message).toMatch(/^The flow worker crashed: .*crashed on purpose \(test hook\)/);
-      await page.evaluate(() => window.tts.dispose());
-      const again = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
-      expect(again.ok).toBe(true);
-      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
-      const audio = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
-        text: ZH,
-        seed: SEED,
+      await speaks('the same instance after the restart');
+      // a flow worker that crashes while starting, three times in a row: given up, not restarted for ever
+      await page.evaluate(() => {
+        window.tts.crashNextStarts('flow', 3);
       });
-      expect(maxAbsDiff(Float32Array.from(audio.samples), floats(need(e2e, 'offline_wave')))).toBeLessThan(1e-4);
+      const again = await page.evaluate(({ text }) => window.tts.crashDuringStream(text, 1), { text: ZH.repeat(4) });
+      expect(again).toMatchObject({ pending: 'ERR_WORKER_CRASHED', later: 'ERR_WORKER_CRASHED', recovered: [] });
+      expect(again.laterMessage).toMatch(
+        /restarting it failed 3 times in a row \(last: The flow worker crashed: .*crashed while starting \(test hook\)\)/,
+      );
+      await page.evaluate(() => window.tts.dispose());
+      const created = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'fp32' }));
+      expect(created.ok).toBe(true);
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      await speaks('a new instance');
       await page.evaluate(() => window.tts.dispose());
     },
   );
@@ -276,6 +297,24 @@ test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
       const error = maxAbsDiff(Float32Array.from(offline.samples), reference);
       console.log(`WebGPU vs reference: max |Δ| ${error.toExponential(2)}`);
       expect(error).toBeLessThan(1e-3);
+      // the vocoder's device lost mid-request (destroyed in its worker): the request rejects, the worker is restarted
+      // (a new device, or wasm should its self-test fail) and the same instance speaks
+      const lost = await page.evaluate(
+        ({ text, seed }) => window.tts.killWorkerDuringStream('vocoder', text, seed, 'lose-device'),
+        { text: ZH.repeat(4), seed: SEED },
+      );
+      expect(lost).toMatchObject({
+        firstWhileHeld: true,
+        pending: 'ERR_WORKER_CRASHED',
+        later: 'resolved',
+        recovered: [{ stages: ['vocoder'], attempts: 1 }],
+      });
+      expect(lost.message).toMatch(/^The vocoder worker crashed: .*The WebGPU device was lost \(destroyed\)/);
+      const after = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
+        text: ZH,
+        seed: SEED,
+      });
+      expect(maxAbsDiff(Float32Array.from(after.samples), reference)).toBeLessThan(1e-3);
       await page.evaluate(() => window.tts.dispose());
     },
   );

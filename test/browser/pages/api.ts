@@ -245,7 +245,19 @@ export interface TtsPageApi {
   crashDuringStream(
     text: string,
     seed: number,
-  ): Promise<{ firstWhileHeld: boolean; workerError: string; pending: string; message: string; later: string }>;
+  ): Promise<{
+    firstWhileHeld: boolean;
+    workerError: string;
+    pending: string;
+    message: string;
+    /** 'resolved', or the code of the request made right after the crash (it waits for the restart). */
+    later: string;
+    laterMessage: string;
+    /** The `recovered` events seen meanwhile. */
+    recovered: Array<{ stages: string[]; attempts: number }>;
+  }>;
+  /** The next `count` workers of `role` crash while they initialise (the test bundles read `?crashOnStart`). */
+  crashNextStarts(role: 'lm' | 'flow' | 'vocoder', count: number): void;
   /**
    * Runs a request of the request goldens (test/helpers/request-goldens.ts): a text stream is held open after its
    * opening until the first chunk arrives. Returns the chunk sizes, every `stride`-th sample of the joined audio,
@@ -273,7 +285,16 @@ export interface TtsPageApi {
     role: 'lm' | 'flow' | 'vocoder',
     text: string,
     seed: number,
-  ): Promise<{ firstWhileHeld: boolean; pending: string; message: string; later: string }>;
+    how?: 'terminate' | 'lose-device',
+  ): Promise<{
+    firstWhileHeld: boolean;
+    pending: string;
+    message: string;
+    later: string;
+    recovered: Array<{ stages: string[]; attempts: number }>;
+  }>;
+  /** Sessions created so far by the page's LM, flow and vocoder workers (announced by the test bundles). */
+  sessionsCreated(): number;
   /** Entries in the library's model cache. */
   cachedEntries(): Promise<number>;
   dispose(): Promise<void>;

@@ -13,11 +13,21 @@ import { capturePlayback } from '../../helpers/playback-capture.ts';
 
 /** Every worker the page created, by role (the crash test makes one throw; see tts-flow.worker.ts). */
 const created = new Map<string, Worker[]>();
+/** Sessions the stage workers announced (see session-count.ts). */
+let sessionsCreated = 0;
 /** Query of the worker URLs: `?cacheFault=…` makes the workers' Cache API fail (see worker-hooks.ts). */
 let workerQuery = '';
+/** Workers still to be started per role with `?crashOnStart` (they crash while initialising; see tts-flow.worker.ts). */
+const crashingStarts = new Map<string, number>();
 const worker = (file: string, name: string) => () => {
-  const w = new Worker(new URL(file + workerQuery, import.meta.url), { type: 'module', name });
+  const crashes = crashingStarts.get(name) ?? 0;
+  crashingStarts.set(name, Math.max(0, crashes - 1));
+  const query = crashes > 0 ? `${workerQuery === '' ? '?' : `${workerQuery}&`}crashOnStart` : workerQuery;
+  const w = new Worker(new URL(file + query, import.meta.url), { type: 'module', name });
   created.set(name, [...(created.get(name) ?? []), w]);
+  w.addEventListener('message', (event: MessageEvent<unknown>) => {
+    if ((event.data as { sessionCreatedForTest?: unknown } | null)?.sessionCreatedForTest === true) sessionsCreated++;
+  });
   return w;
 };
 const workers = {
@@ -255,6 +265,8 @@ const api: TtsPageApi = {
     const t = need();
     const flowWorker = created.get('tts-flow')?.at(-1);
     if (flowWorker === undefined) throw new Error('no flow worker');
+    const recovered: Array<{ stages: string[]; attempts: number }> = [];
+    const offRecovered = t.on('recovered', (e) => recovered.push({ stages: [...e.stages], attempts: e.attempts }));
     // A text stream held open after its opening (see test/helpers/held-text.ts): the request, and the flow worker's
     // part in it, is provably still running when the crash lands, whatever the machine's speed.
     const held = heldText([text, ' '], [text]);
@@ -278,13 +290,21 @@ const api: TtsPageApi = {
       pending = errorCode(error);
       message = (error as Error).message;
     }
-    let later = 'none';
-    try {
-      await t.synthesize(text, { voice: voice as VoiceProfile, seed });
-    } catch (error) {
-      later = errorCode(error);
-    }
-    return { firstWhileHeld, workerError, pending, message, later };
+    const later = await attempt(() => t.synthesize(text, { voice: voice as VoiceProfile, seed }));
+    offRecovered();
+    return {
+      firstWhileHeld,
+      workerError,
+      pending,
+      message,
+      later: later.ok ? 'resolved' : later.code,
+      laterMessage: later.ok ? '' : later.message,
+      recovered,
+    };
+  },
+
+  crashNextStarts(role, count) {
+    crashingStarts.set(`tts-${role}`, count);
   },
 
   async goldenRequest(request, seed, stride) {
@@ -365,28 +385,36 @@ const api: TtsPageApi = {
     });
   },
 
-  async killWorkerDuringStream(role, text, seed) {
+  async killWorkerDuringStream(role, text, seed, how = 'terminate') {
     const t = need();
     const killed = created.get(`tts-${role}`)?.at(-1);
     if (killed === undefined) throw new Error(`no ${role} worker`);
+    const recovered: Array<{ stages: string[]; attempts: number }> = [];
+    const offRecovered = t.on('recovered', (e) => recovered.push({ stages: [...e.stages], attempts: e.attempts }));
     // held open after its opening, so the request is provably still running when the worker dies
     const held = heldText([text, ' '], [text]);
     const stream = t.stream(held.stream, { voice: voice as VoiceProfile, seed });
     const first = await stream.next();
     const firstWhileHeld = first.done !== true && first.value.samples.length > 0 && !held.released();
-    killed.terminate(); // what the browser or app code does to a worker: no error event, it just stops
+    // terminate: what the browser or app code does to a worker (no error event, it just stops)
+    if (how === 'lose-device') killed.postMessage({ destroyDeviceForTest: true });
+    else killed.terminate();
     held.release();
     const pending = await attempt(async () => {
       for (let s = await stream.next(); s.done !== true; s = await stream.next());
     });
     const later = await attempt(() => t.synthesize(text, { voice: voice as VoiceProfile, seed }));
+    offRecovered();
     return {
       firstWhileHeld,
       pending: pending.ok ? 'resolved' : pending.code,
       message: pending.ok ? '' : pending.message,
       later: later.ok ? 'resolved' : later.code,
+      recovered,
     };
   },
+
+  sessionsCreated: () => sessionsCreated,
 
   async cachedEntries() {
     return (await (await caches.open('cosyvoice-web-models')).keys()).length;
