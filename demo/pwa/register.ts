@@ -45,8 +45,8 @@ export async function startServiceWorker(hooks: ServiceWorkerHooks): Promise<Iso
     void (async () => {
       // A version that already waited when this page started: this load is the reload that applies it, before
       // anything plays — unless another window of the app is open (it may be speaking), which only the service
-      // worker can tell. (Sending SKIP_WAITING on `pagehide` instead does not work: Chromium drops a message the
-      // unloading page posts, and a reload's old page outlives the new page's navigation request.)
+      // worker can tell. (Sending SKIP_WAITING on `pagehide` instead did not work in Chromium: after a plain reload
+      // the version was still waiting — pwa.browser.test.ts failed with it.)
       const sw = event.sw;
       if (event.wasWaitingBeforeRegister === true && sw !== undefined && (await messageSW(sw, APPLY_IF_ALONE)) === true)
         return;
