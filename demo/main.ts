@@ -24,6 +24,11 @@ const workers = {
 };
 
 const state: AppState = { tts: undefined, voice: undefined, speaking: false };
+/**
+ * The app's state on `window.__demo`, for the browser tests (and the console): the loaded instance and the current
+ * voice — the demo's trimmed prompt as cloned — so a test can call `stream()` with exactly what `speak()` used.
+ */
+(window as Window & { __demo?: AppState }).__demo = state;
 
 const speak = setUpSpeakSection(state);
 const voices = setUpVoiceSection(state, () => {

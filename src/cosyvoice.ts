@@ -41,6 +41,7 @@ import { now } from './base/clock.ts';
 import { onDropped } from './base/drop-guard.ts';
 import { SerialQueue } from './base/serial-queue.ts';
 import type { ModelManifest } from './loader/manifest.ts';
+import { clearModelCache } from './loader/clear-cache.ts';
 import { fetchManifest } from './loader/remote-package.ts';
 import type { ModelSource } from './loader/source.ts';
 import { resolveBaseUrl } from './loader/source.ts';
@@ -260,6 +261,21 @@ export class CosyVoice {
   /** What this browser offers (no download). */
   static capabilities(): Promise<Capabilities> {
     return detectCapabilities();
+  }
+
+  /**
+   * Deletes cached model files (the library's Cache API store) and resolves the bytes freed. With `model`, only that
+   * package's files, found through its cached manifest (offline too) or else the one on the network; without, every
+   * cached model. A file two packages share is stored once, so it goes for both. Instances already loaded keep
+   * working (their sessions are in memory); the next `create()` downloads the files again.
+   *
+   * @example const freed = await CosyVoice.clearCache('models/cosyvoice2/'); // bytes
+   * @throws {TTSError} ERR_INVALID_INPUT (an unparsable `model`), ERR_UNSUPPORTED_ENV (no usable Cache API: it needs
+   *   a secure context), ERR_ASSET_FETCH / ERR_MODEL_FORMAT (the package's manifest neither cached nor fetchable).
+   */
+  static async clearCache(model?: ModelSource): Promise<number> {
+    const base = (globalThis as { location?: { href: string } }).location?.href;
+    return clearModelCache(model === undefined ? {} : { baseUrl: resolveBaseUrl(model, base) });
   }
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Page side of the service worker (sw.ts): registers it, makes the page cross-origin isolated with at most one
- * reload, and reports a waiting update.
+ * reload, and reports a waiting update or, at the start of the next load, applies it.
  *
  * Isolation: a page only gets `crossOriginIsolated` when its own document response carried COOP/COEP, i.e. when the
  * service worker served it. That is not the case on the very first visit (no worker yet) nor after a hard reload
@@ -10,7 +10,8 @@
  * removed from the address bar. The marker lives in the URL rather than in sessionStorage because the storage a page
  * sees changes when COOP moves it into another browsing context group.
  */
-import { Workbox } from 'workbox-window';
+import { messageSW, Workbox } from 'workbox-window';
+import { APPLY_IF_ALONE } from './messages.ts';
 
 const RETRY_MARKER = 'isolating';
 
@@ -40,17 +41,22 @@ export async function startServiceWorker(hooks: ServiceWorkerHooks): Promise<Iso
   if (crossOriginIsolated && retried) history.replaceState(history.state, '', url);
   if (!('serviceWorker' in navigator)) return crossOriginIsolated ? 'isolated' : 'not-isolated';
   const workbox = new Workbox(new URL('sw.js', document.baseURI).href, { scope: './' });
-  workbox.addEventListener('waiting', () => {
-    hooks.onUpdateWaiting(() => {
-      workbox.addEventListener('controlling', () => {
-        location.reload();
+  workbox.addEventListener('waiting', (event) => {
+    void (async () => {
+      // A version that already waited when this page started: this load is the reload that applies it, before
+      // anything plays — unless another window of the app is open (it may be speaking), which only the service
+      // worker can tell. (Sending SKIP_WAITING on `pagehide` instead did not work in Chromium: after a plain reload
+      // the version was still waiting — pwa.browser.test.ts failed with it.)
+      const sw = event.sw;
+      if (event.wasWaitingBeforeRegister === true && sw !== undefined && (await messageSW(sw, APPLY_IF_ALONE)) === true)
+        return;
+      hooks.onUpdateWaiting(() => {
+        workbox.addEventListener('controlling', () => {
+          location.reload();
+        });
+        workbox.messageSkipWaiting();
       });
-      workbox.messageSkipWaiting();
-    });
-  });
-  // A waiting version is applied when the page goes away (a reload, closing the tab): never under a playing page.
-  addEventListener('pagehide', () => {
-    workbox.messageSkipWaiting();
+    })();
   });
   await workbox.register();
   if (crossOriginIsolated) return 'isolated';

@@ -2,13 +2,15 @@
  * The demo's one service worker: precaches the app (Workbox), serves it offline, and adds the cross-origin isolation
  * headers to every same-origin response it serves, so that a static host that cannot set headers still gets
  * `crossOriginIsolated` pages (SharedArrayBuffer playback, threaded wasm). Updates wait until the page asks
- * (`SKIP_WAITING`, see register.ts), so a new version never replaces a running one mid-utterance.
+ * (`SKIP_WAITING`, or at the start of the next load `APPLY_IF_ALONE`, see register.ts), so a new version never
+ * replaces a running one mid-utterance.
  */
 /// <reference lib="webworker" />
 import { clientsClaim } from 'workbox-core';
 import { cleanupOutdatedCaches, matchPrecache, precache } from 'workbox-precaching';
 import { CacheFirst } from 'workbox-strategies';
 import { withIsolationHeaders } from './isolation-headers.ts';
+import { APPLY_IF_ALONE } from './messages.ts';
 
 declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST: (string | { url: string; revision: string | null })[] };
 
@@ -20,8 +22,21 @@ clientsClaim();
 const onFirstUse = new CacheFirst({ cacheName: 'cosyvoice-demo-runtime' });
 
 self.addEventListener('message', (event) => {
-  if ((event.data as { type?: unknown } | null)?.type === 'SKIP_WAITING') void self.skipWaiting();
+  const type = (event.data as { type?: unknown } | null)?.type;
+  if (type === 'SKIP_WAITING') void self.skipWaiting();
+  else if (type === APPLY_IF_ALONE.type) event.waitUntil(applyIfAlone(event.ports[0]));
 });
+
+/**
+ * Takes over when the page asking is the app's only window (it has just loaded and plays nothing yet); answers
+ * whether it did. With other windows open it keeps waiting: one of them may be speaking.
+ */
+async function applyIfAlone(reply: MessagePort | undefined): Promise<void> {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const alone = windows.length <= 1;
+  if (alone) await self.skipWaiting();
+  reply?.postMessage(alone);
+}
 
 self.addEventListener('fetch', (event) => {
   const { request } = event;

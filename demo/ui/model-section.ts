@@ -6,10 +6,10 @@
  */
 import { CosyVoice } from 'cosyvoice-web';
 import type { DeviceRequest, WorkerFactories } from 'cosyvoice-web';
-import { $, describeError, onClick, setStatus } from './dom.ts';
+import { $, describeError, mb, onClick, setStatus } from './dom.ts';
 import { LoadProgress } from './load-progress.ts';
 import type { AppState } from './state.ts';
-import { deleteCachedModels, describePersistence, describeStorage, describeStorageWarning } from './storage-panel.ts';
+import { describePersistence, describeStorage, describeStorageWarning } from './storage-panel.ts';
 
 const TINY_URL = new URL('models/tiny/', location.href).href;
 
@@ -87,10 +87,11 @@ export function setUpModelSection(state: AppState, workers: WorkerFactories, onL
   onClick('delete-model', 'storage', async () => {
     await state.tts?.dispose();
     state.tts = undefined;
-    const deleted = await deleteCachedModels();
+    // only the chosen package's files (found through its manifest), not every model this site cached
+    const freed = await CosyVoice.clearCache(location_.value.trim());
     setStatus(
       'load-status',
-      deleted > 0 ? 'The cached model was deleted; loading downloads it again.' : 'No cached model.',
+      freed > 0 ? `Deleted the cached model (${mb(freed)} freed); loading downloads it again.` : 'No cached model.',
     );
     await refreshStorage();
   });

@@ -1,13 +1,10 @@
 /**
- * Storage facts of the model panel: used and available space (`navigator.storage.estimate()`), whether the browser
- * keeps our data under storage pressure (`persist()`), and deleting the cached model files.
+ * Storage facts of the model panel: used and available space (`navigator.storage.estimate()`) and whether the browser
+ * keeps our data under storage pressure (`persist()`).
  */
 import { requestPersistentStorage } from 'cosyvoice-web';
 import type { LoadProgressEvent } from 'cosyvoice-web';
 import { mb } from './dom.ts';
-
-/** Caches the library writes model files into start with this (its verified, content-addressed store). */
-const MODEL_CACHE_PREFIX = 'cosyvoice-web';
 
 export async function describeStorage(): Promise<string> {
   const estimate = await navigator.storage.estimate();
@@ -31,11 +28,4 @@ export function describeStorageWarning(event: Extract<LoadProgressEvent, { type:
         ? 'its cache cannot be used on this page'
         : 'its cache failed (this happens in private windows)';
   return `The browser did not keep the model because ${why}, so it will be downloaded again next time.`;
-}
-
-/** Deletes the library's model caches; resolves how many were deleted. */
-export async function deleteCachedModels(): Promise<number> {
-  const names = (await caches.keys()).filter((name) => name.startsWith(MODEL_CACHE_PREFIX));
-  await Promise.all(names.map((name) => caches.delete(name)));
-  return names.length;
 }

@@ -10,7 +10,7 @@ import type { ManifestFile, ModelManifest } from './manifest.ts';
 import { parseManifest } from './manifest.ts';
 import { fileUrl } from './source.ts';
 import type { ByteStore } from './store.ts';
-import { NO_STORE } from './store.ts';
+import { manifestKey, NO_STORE } from './store.ts';
 
 /** Progress of one file. */
 export interface FileProgress {
@@ -42,7 +42,7 @@ export async function fetchManifest(
 ): Promise<ModelManifest> {
   const url = fileUrl(baseUrl, 'manifest.json');
   const store = options.store ?? NO_STORE;
-  const key = `https://cosyvoice-web.invalid/manifest/${encodeURIComponent(url)}`;
+  const key = manifestKey(url);
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   let text: string | undefined;
   let failure: unknown;

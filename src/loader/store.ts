@@ -17,14 +17,27 @@ export interface ByteStore {
   delete(key: string): Promise<void>;
 }
 
+/** Name of the Cache API cache the library stores model files in (unless a store says otherwise). */
+export const MODEL_CACHE_NAME = 'cosyvoice-web-models';
+
 /** Key of a verified whole file. */
 export function fileKey(sha256: string): string {
   return `https://cosyvoice-web.invalid/sha256/${sha256}`;
 }
 
+/** What the keys of every stored byte range of a file start with (see {@link partKey}). */
+export function partKeyPrefix(sha256: string): string {
+  return `https://cosyvoice-web.invalid/part/${sha256}/`;
+}
+
 /** Key of the downloaded byte range [start, end) of a file that is not complete yet. */
 export function partKey(sha256: string, start: number, end: number): string {
-  return `https://cosyvoice-web.invalid/part/${sha256}/${start}-${end}`;
+  return `${partKeyPrefix(sha256)}${start}-${end}`;
+}
+
+/** Key of the last manifest seen at `url` (kept so that an installed app starts offline). */
+export function manifestKey(url: string): string {
+  return `https://cosyvoice-web.invalid/manifest/${encodeURIComponent(url)}`;
 }
 
 /** A store that keeps nothing (the `cache: 'none'` option). */
@@ -71,7 +84,7 @@ function describe(error: unknown): string {
 
 /** Options of {@link CacheApiStore}. */
 export interface CacheApiStoreOptions {
-  /** Name of the Cache API cache. @defaultValue 'cosyvoice-web-models' */
+  /** Name of the Cache API cache. @defaultValue {@link MODEL_CACHE_NAME} */
   readonly cacheName?: string;
   /** The Cache API to use. @defaultValue globalThis.caches */
   readonly caches?: CacheStorage;
@@ -91,7 +104,7 @@ export class CacheApiStore implements ByteStore {
   private reported = false;
 
   constructor(private readonly options: CacheApiStoreOptions = {}) {
-    this.cacheName = options.cacheName ?? 'cosyvoice-web-models';
+    this.cacheName = options.cacheName ?? MODEL_CACHE_NAME;
   }
 
   /** Whether the Cache API exists in this realm. */
