@@ -123,6 +123,7 @@ declare global {
     webgpu: WebGpuApi;
     tts: TtsPageApi;
     abortProbe: AbortProbeApi;
+    variants: VariantsApi;
   }
 }
 
@@ -298,4 +299,31 @@ export interface TtsPageApi {
   /** Entries in the library's model cache. */
   cachedEntries(): Promise<number>;
   dispose(): Promise<void>;
+}
+
+/** One backend comparison of the `variants` page: `graph`'s `dtype` variant on WASM and on WebGPU, seeded inputs. */
+export interface ParityRequest {
+  readonly graph: 'embed_speech' | 'llm' | 'flow_encoder' | 'flow_step' | 'flow_step_incremental';
+  readonly dtype: 'int8' | 'q4';
+  readonly seed: number;
+  /** Adds `delta` to element `index` of float input `input` on WebGPU only (shows that the comparison catches it). */
+  readonly perturbOnWebGpu?: { readonly input: string; readonly index: number; readonly delta: number };
+}
+
+/** One output of a {@link ParityRequest}. */
+export interface BackendDiff {
+  readonly file: string;
+  readonly output: string;
+  readonly size: number;
+  /** Whether both EPs returned as many elements. */
+  readonly sameSize: boolean;
+  /** max |WebGPU − WASM|. */
+  readonly maxDiff: number;
+  /** max |WASM|, the scale of the output. */
+  readonly maxAbs: number;
+}
+
+/** `window.variants` (pages/variants.ts). */
+export interface VariantsApi {
+  compare(request: ParityRequest): Promise<BackendDiff[]>;
 }

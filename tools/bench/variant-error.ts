@@ -1,0 +1,246 @@
+/**
+ * `npx tsx tools/bench/variant-error.ts [--model test/fixtures/tiny-package] [--out build/variant-error.json]
+ *   [--steps 60] [--seed 1] [--threads 2] [--skip-lm]`
+ *
+ * What each quantised variant of a model package computes, against fp32, on onnxruntime-web's wasm EP in Node (the
+ * kernels the browser's wasm path runs). Prints a table and writes the figures as JSON:
+ *
+ * - LM (`embed_text` + `embed_speech` + `llm` of the variant): teacher-forced over one sequence — SOS, seeded text
+ *   ids, TASK_ID, then `--steps` seeded speech tokens fed one row at a time — the next-token distribution (softmax of
+ *   the raw logits, all V + 3 rows) at every speech position: top-1 agreement with fp32 and total variation distance
+ *   (½ Σ |p − q|, mean and max).
+ * - flow (`flow_encoder` + `flow_step` of the variant, fp32 vocoder): the offline mel of the same tokens and voice
+ *   (the package's fixed noise) — max |Δ| and RMS |Δ| over the mel's peak.
+ * - end to end (`token2wav`: the variant's flow and vocoder, vocoder noise seeded): the waveform — max |Δ| and RMS over
+ *   the fp32 waveform's peak; the mel figures are those of the flow row (the vocoder does not change the mel).
+ *
+ * The voice and tokens are synthetic (tools/bench/full-size.ts) so any package works. The LM rows need the fp32 LM
+ * as reference: the full-size one (1.46 GB) does not fit the wasm32 heap (tools/bench/engine.ts), so on that package
+ * pass `--skip-lm` and only the flow / end-to-end rows are measured.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Dtype } from '../../src/base/stages.ts';
+import { stageDtypes } from '../../src/loader/manifest.ts';
+import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
+import { Xoshiro128 } from '../../src/models/lm/rng.ts';
+import { tokensToWave } from '../../src/models/token2wav.ts';
+import { Vocoder } from '../../src/models/vocoder/vocoder.ts';
+import type { ModelPackage } from '../../src/runtime/model-package.ts';
+import type { OrtModule } from '../../src/runtime/ort.ts';
+import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
+import { openBenchPackage, syntheticVoice } from './full-size.ts';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'test/fixtures/tiny-package' },
+    out: { type: 'string', default: 'build/variant-error.json' },
+    steps: { type: 'string', default: '60' },
+    seed: { type: 'string', default: '1' },
+    threads: { type: 'string', default: '2' },
+    'skip-lm': { type: 'boolean', default: false },
+  },
+});
+const steps = Number(values.steps);
+const seed = Number(values.seed);
+
+/** Text ids of the teacher-forced prefix: ordinary BPE ids (below the special tokens), seeded. */
+const TEXT_IDS = 20;
+
+function softmax(logits: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const p = Float64Array.from(logits, (v) => Math.exp(v - max));
+  const sum = p.reduce((a, b) => a + b, 0);
+  return p.map((v) => v / sum);
+}
+
+function argmax(x: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if ((x[i] ?? -Infinity) > (x[best] ?? -Infinity)) best = i;
+  return best;
+}
+
+/** The teacher-forced sequence: embed_speech / embed_text ids per row. */
+interface ForcedRow {
+  readonly graph: 'embed_text' | 'embed_speech';
+  readonly id: number;
+}
+
+function forcedSequence(pkg: ModelPackage): ForcedRow[] {
+  const llm = pkg.manifest.config.llm;
+  const rng = new Xoshiro128(seed);
+  const textLimit = Math.min(...Object.values(pkg.manifest.config.specialTokens));
+  return [
+    { graph: 'embed_speech', id: llm.sosRow },
+    ...Array.from({ length: TEXT_IDS }, () => ({
+      graph: 'embed_text' as const,
+      id: Math.floor(rng.uniform() * textLimit),
+    })),
+    { graph: 'embed_speech', id: llm.taskIdRow },
+    ...Array.from({ length: steps }, () => ({
+      graph: 'embed_speech' as const,
+      id: Math.floor(rng.uniform() * llm.speechTokenSize),
+    })),
+  ];
+}
+
+/** Next-token distributions at every row from TASK_ID on (the positions that predict speech tokens). */
+async function lmDistributions(pkg: ModelPackage, ort: OrtModule, dtype: Dtype): Promise<Float64Array[]> {
+  const options = { device: 'wasm' as const, dtype };
+  const [embedText, embedSpeech, llm] = await Promise.all([
+    pkg.session(ort, 'embed_text', options),
+    pkg.session(ort, 'embed_speech', options),
+    pkg.session(ort, 'llm', options),
+  ]);
+  const { numLayers, numKvHeads, headDim } = pkg.manifest.config.llm;
+  const rows = forcedSequence(pkg);
+  const firstPredicting = TEXT_IDS + 1;
+  const past: Record<string, ReturnType<typeof llm.tensor>> = {};
+  for (let i = 0; i < numLayers; i++) {
+    for (const kind of ['key', 'value']) {
+      past[`past_key_values.${i}.${kind}`] = llm.tensor('float32', new Float32Array(0), [1, numKvHeads, 0, headDim]);
+    }
+  }
+  const distributions: Float64Array[] = [];
+  try {
+    for (const [position, row] of rows.entries()) {
+      const embed = row.graph === 'embed_text' ? embedText : embedSpeech;
+      const idName = row.graph === 'embed_text' ? 'input_ids' : 'speech_ids';
+      const { inputs_embeds } = await embed.run({
+        [idName]: embed.tensor('int64', BigInt64Array.of(BigInt(row.id)), [1, 1]),
+      });
+      if (inputs_embeds === undefined) throw new Error(`${embed.name} returned no inputs_embeds`);
+      const out = await llm.run({
+        inputs_embeds,
+        attention_mask: llm.tensor('int64', new BigInt64Array(position + 1).fill(1n), [1, position + 1]),
+        position_ids: llm.tensor('int64', BigInt64Array.of(BigInt(position)), [1, 1]),
+        ...past,
+      });
+      for (const name of Object.keys(past)) {
+        const present = out[name.replace('past_key_values', 'present')];
+        if (present === undefined) throw new Error(`llm returned no cache for ${name}`);
+        past[name] = present;
+      }
+      const logits = out['logits'];
+      if (logits === undefined) throw new Error('llm returned no logits');
+      if (position >= firstPredicting) distributions.push(softmax(logits.data as Float32Array));
+    }
+  } finally {
+    await Promise.all([embedText.release(), embedSpeech.release(), llm.release()]);
+  }
+  return distributions;
+}
+
+interface LmError {
+  readonly positions: number;
+  readonly top1Agreement: number;
+  readonly tvdMean: number;
+  readonly tvdMax: number;
+}
+
+function compareDistributions(reference: readonly Float64Array[], variant: readonly Float64Array[]): LmError {
+  let agree = 0;
+  let tvdSum = 0;
+  let tvdMax = 0;
+  for (const [i, p] of reference.entries()) {
+    const q = variant[i] ?? new Float64Array(p.length).fill(NaN);
+    if (argmax(p) === argmax(q)) agree++;
+    let tvd = 0;
+    for (const [k, pk] of p.entries()) tvd += Math.abs(pk - (q[k] ?? NaN));
+    tvd /= 2;
+    tvdSum += tvd;
+    tvdMax = Math.max(tvdMax, tvd);
+  }
+  return {
+    positions: reference.length,
+    top1Agreement: agree / reference.length,
+    tvdMean: tvdSum / reference.length,
+    tvdMax,
+  };
+}
+
+interface AudioOut {
+  readonly mel: Float32Array;
+  readonly wave: Float32Array;
+}
+
+/** Offline token2wav of seeded tokens with the variant's flow and vocoder. */
+async function synthesize(pkg: ModelPackage, ort: OrtModule, dtype: Dtype): Promise<AudioOut> {
+  const flow = await FlowMatcher.create(pkg, ort, { device: 'wasm', dtype });
+  const vocoder = await Vocoder.create(pkg, ort, { device: 'wasm', dtype });
+  try {
+    const voice = syntheticVoice(pkg, seed);
+    const rng = new Xoshiro128(seed + 7);
+    const tokens = Int32Array.from({ length: steps }, () =>
+      Math.floor(rng.uniform() * pkg.manifest.config.flow.vocabSize),
+    );
+    const chunk = await tokensToWave(flow, vocoder, voice, tokens, { rng: new Xoshiro128(seed + 1) });
+    return { mel: chunk.mel.data, wave: chunk.samples };
+  } finally {
+    await Promise.all([flow.release(), vocoder.release()]);
+  }
+}
+
+interface SignalError {
+  readonly maxAbs: number;
+  readonly rms: number;
+  /** max |reference|: the scale the relative figures divide by. */
+  readonly peak: number;
+  readonly relMaxAbs: number;
+  readonly relRms: number;
+}
+
+function signalError(reference: Float32Array, variant: Float32Array): SignalError {
+  if (reference.length !== variant.length) throw new Error(`lengths differ: ${reference.length} vs ${variant.length}`);
+  let maxAbs = 0;
+  let sq = 0;
+  let peak = 0;
+  for (let i = 0; i < reference.length; i++) {
+    const r = reference[i] ?? NaN;
+    const d = Math.abs((variant[i] ?? NaN) - r);
+    maxAbs = Math.max(maxAbs, d);
+    sq += d * d;
+    peak = Math.max(peak, Math.abs(r));
+  }
+  const rms = Math.sqrt(sq / reference.length);
+  return { maxAbs, rms, peak, relMaxAbs: maxAbs / peak, relRms: rms / peak };
+}
+
+const pkg = await openBenchPackage(values.model);
+const ort = await loadOrt('wasm');
+configureOrt(ort, { numThreads: Number(values.threads) });
+const variants = stageDtypes(pkg.manifest, 'flow').filter((d) => d !== 'fp32');
+
+const lmReference = !values['skip-lm'] ? await lmDistributions(pkg, ort, 'fp32') : [];
+const audioReference = await synthesize(pkg, ort, 'fp32');
+const report: Record<string, unknown> = {
+  model: values.model,
+  modelId: pkg.manifest.modelId,
+  forcedSpeechPositions: lmReference.length,
+  tokens: steps,
+  seed,
+  variants: {},
+};
+for (const dtype of variants) {
+  const lm =
+    !values['skip-lm'] && stageDtypes(pkg.manifest, 'lm').includes(dtype)
+      ? compareDistributions(lmReference, await lmDistributions(pkg, ort, dtype))
+      : undefined;
+  const audio = await synthesize(pkg, ort, dtype);
+  const row = {
+    lm,
+    flowMel: signalError(audioReference.mel, audio.mel),
+    wave: signalError(audioReference.wave, audio.wave),
+  };
+  (report['variants'] as Record<string, unknown>)[dtype] = row;
+  console.log(
+    `${dtype}: LM top-1 ${lm === undefined ? '—' : `${(lm.top1Agreement * 100).toFixed(1)} %, TVD mean ${lm.tvdMean.toFixed(4)} max ${lm.tvdMax.toFixed(4)}`}; ` +
+      `mel max|Δ| ${row.flowMel.maxAbs.toExponential(2)} (${(row.flowMel.relMaxAbs * 100).toFixed(2)} % of ${row.flowMel.peak.toFixed(2)}), rms ${(row.flowMel.relRms * 100).toFixed(3)} %; ` +
+      `wave max|Δ| ${row.wave.maxAbs.toExponential(2)} (${(row.wave.relMaxAbs * 100).toFixed(2)} % of ${row.wave.peak.toFixed(3)}), rms ${(row.wave.relRms * 100).toFixed(3)} %`,
+  );
+}
+mkdirSync(dirname(values.out), { recursive: true });
+writeFileSync(values.out, JSON.stringify(report, null, 2) + '\n');
+console.log(`wrote ${values.out}`);
