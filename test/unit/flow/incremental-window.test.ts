@@ -52,6 +52,41 @@ afterAll(async () => {
   await Promise.all([flow.release(), incremental.release()]);
 });
 
+describe('IncrementalFlow.windowPrefix', () => {
+  it('keeps the head and the last frames of every key/value row, whole chunks only', async () => {
+    const prefix = await incremental.promptPrefix(voice, flow.config.nTimesteps);
+    const chunk = incremental.chunkFrames;
+    expect(prefix.heldFrames).toBeGreaterThanOrEqual(3 * chunk); // the golden voice holds 3 chunks
+    expect(incremental.windowPrefix(prefix, chunk, prefix.heldFrames - chunk)).toBe(prefix); // nothing dropped
+    const windowed = incremental.windowPrefix(prefix, chunk, chunk);
+    expect([windowed.frames, windowed.heldFrames]).toEqual([prefix.frames, 2 * chunk]);
+    const { blocks, heads, headDim } = incremental.shape;
+    const held = prefix.heldFrames;
+    for (const [k, cache] of windowed.caches.entries()) {
+      const source = prefix.caches[k];
+      if (source === undefined) throw new Error(`step ${k} has a cache`);
+      expect(cache.conv).toBe(source.conv);
+      expect(cache.kv.length).toBe(blocks * 4 * heads * 2 * chunk * headDim);
+      for (let r = 0; r < blocks * 4 * heads; r++) {
+        const row = (start: number, frames: number): Float32Array =>
+          source.kv.subarray((r * held + start) * headDim, (r * held + start + frames) * headDim);
+        const expected = [...row(0, chunk), ...row(held - chunk, chunk)];
+        expect(Array.from(cache.kv.subarray(r * 2 * chunk * headDim, (r + 1) * 2 * chunk * headDim))).toEqual(expected);
+      }
+    }
+    for (const [head, window] of [
+      [chunk - 1, chunk],
+      [chunk, 1],
+      [held + chunk, 0],
+      [-chunk, chunk],
+    ] as const) {
+      expect(() => incremental.windowPrefix(prefix, head, window)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_INPUT' }),
+      );
+    }
+  });
+});
+
 describe('FlowStream under a cache budget', () => {
   const promptFrames = (): number =>
     promptCacheFrames({
