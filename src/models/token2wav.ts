@@ -188,11 +188,23 @@ export interface FlowStreamOptions {
    */
   readonly incremental?: IncrementalFlow;
   /**
-   * Most bytes of caches the stream keeps: past it the stream keeps its last cache and solves later calls from there
-   * (still exact, costlier). @defaultValue {@link DEFAULT_FLOW_CACHE_BYTES}
+   * Most bytes of caches the stream keeps (the voice's prompt chunks included). Exact while everything fits; past it
+   * the stream keeps the prompt chunks and the last chunks that fit, dropping the keys/values of older ones (an
+   * approximation: later frames no longer attend to them; {@link IncrementalFlow.windowPrefix}). A prompt cache alone
+   * over the budget is not built (every call re-solves). @defaultValue {@link DEFAULT_FLOW_CACHE_BYTES}
    */
   readonly maxCacheBytes?: number;
+  /**
+   * Attention of the final call: `'full'` re-solves prompt ⊕ all tokens with full attention as upstream does (exact,
+   * its cost grows with the utterance); `'chunk-causal'` solves it like the other chunks (incrementally when possible:
+   * the cost of its own frames), a deviation from upstream measured in docs/architecture.md. @defaultValue 'full'
+   */
+  readonly finalChunkAttention?: FinalChunkAttention;
 }
+
+/** Attention of a stream's final flow call (see {@link FlowStreamOptions.finalChunkAttention}). */
+export const FINAL_CHUNK_ATTENTIONS = ['full', 'chunk-causal'] as const;
+export type FinalChunkAttention = (typeof FINAL_CHUNK_ATTENTIONS)[number];
 
 /**
  * The flow half of streaming token2wav for one request: tokens in (as the LM produces them), mel chunks out as soon
@@ -209,6 +221,7 @@ export class FlowStream {
   readonly #tokens: number[] = [];
   readonly #incremental: IncrementalFlow | undefined;
   readonly #maxCacheBytes: number;
+  readonly #chunkCausalFinal: boolean;
   /** The cache of the whole chunks solved so far by this stream (beyond the prompt's). */
   #kept: SolvedPrefix | undefined;
   #ended = false;
@@ -237,6 +250,7 @@ export class FlowStream {
     this.#onStep = options.onStep;
     this.#incremental = options.incremental;
     this.#maxCacheBytes = options.maxCacheBytes ?? DEFAULT_FLOW_CACHE_BYTES;
+    this.#chunkCausalFinal = options.finalChunkAttention === 'chunk-causal';
   }
 
   /** Tokens received so far. */
@@ -286,7 +300,7 @@ export class FlowStream {
     if (plan === undefined) return undefined;
     this.#busy = true;
     try {
-      const chunk = await this.#run(plan, signal);
+      const chunk = await this.#run(this.#chunkCausalFinal ? { ...plan, streaming: true } : plan, signal);
       this.#policy.commit(plan);
       return chunk;
     } catch (error) {
@@ -355,17 +369,29 @@ export class FlowStream {
       this.#kept?.steps === steps ? this.#kept : await incremental.promptPrefix(this.#prompt, steps, signal);
     const decision = planIncrementalCall(plan, prefix.frames, geometry);
     if (decision.kind === 're-solve') return undefined;
-    const keep = decision.keep && incremental.cacheBytes(decision.to, steps) <= this.#maxCacheBytes;
     const decoded = await incremental.decode(this.#prompt, this.#tokens.slice(0, plan.tokenEnd), {
       finalize: plan.finalize,
       tokenOffset: plan.tokenOffset,
       prefix,
-      keep,
+      keep: decision.keep,
       ...(signal ? { signal } : {}),
       ...(this.#onStep ? { onStep: this.#onStep } : {}),
     });
-    if (decoded.prefix !== undefined) this.#kept = decoded.prefix;
+    if (decoded.prefix !== undefined) this.#kept = this.#window(decoded.prefix, promptCacheFrames(geometry));
     return { ...decoded, incremental: true };
+  }
+
+  /** The kept cache cut to the budget: the prompt chunks plus the last whole chunks that fit. */
+  #window(prefix: SolvedPrefix, promptFrames: number): SolvedPrefix {
+    const incremental = this.#incremental;
+    if (incremental === undefined || incremental.cacheBytes(prefix.heldFrames, prefix.steps) <= this.#maxCacheBytes) {
+      return prefix;
+    }
+    const chunk = incremental.chunkFrames;
+    const perChunk = incremental.cacheBytes(chunk, prefix.steps) - incremental.cacheBytes(0, prefix.steps);
+    const spare = this.#maxCacheBytes - incremental.cacheBytes(promptFrames, prefix.steps);
+    const window = Math.max(0, Math.floor(spare / perChunk)) * chunk;
+    return incremental.windowPrefix(prefix, promptFrames, window);
   }
 }
 

@@ -10,7 +10,8 @@ import { ChunkPolicy } from '../models/chunk-policy.ts';
 import { checkFlowSteps } from '../models/flow/flow-matcher.ts';
 import type { EosRule, RasVariant } from '../models/lm/sampler.ts';
 import { EOS_RULES, RAS_VARIANTS } from '../models/lm/sampler.ts';
-import type { FlowSteps } from '../models/token2wav.ts';
+import type { FinalChunkAttention, FlowSteps } from '../models/token2wav.ts';
+import { FINAL_CHUNK_ATTENTIONS } from '../models/token2wav.ts';
 import type { VoiceProfile } from '../models/voice/voice-profile.ts';
 
 /**
@@ -73,6 +74,20 @@ export interface SynthesisOptions {
    * `flow_step_incremental`; without it the option has no effect. @defaultValue true
    */
   readonly incrementalFlow?: boolean;
+  /**
+   * Streaming with `incrementalFlow`: most MiB of flow caches one stream keeps (the voice's prompt chunks included).
+   * Exact while the stream fits; beyond, the keys/values of the oldest chunks after the prompt's are dropped (an
+   * approximation, measured in docs/architecture.md). Full size holds ≈ 4.4 MiB per mel frame at 10 Euler steps
+   * (a 3.5 s voice ≈ 657 MiB, + ≈ 219 MiB per second of stream). A budget below the voice's prompt cache turns the
+   * incremental flow off for the request. @defaultValue 1024
+   */
+  readonly flowCacheMB?: number;
+  /**
+   * Streaming only: attention of the final chunk's flow call. `'full'` re-solves prompt ⊕ all tokens with full
+   * attention as upstream (exact; its cost grows with the utterance); `'chunk-causal'` solves it like the other
+   * chunks, from the kept caches (cheap, a documented deviation from upstream). @defaultValue 'full'
+   */
+  readonly finalChunkAttention?: FinalChunkAttention;
   /** Cancels the request; rejects (or ends the iteration) with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -146,6 +161,14 @@ const REQUEST_KEYS: Readonly<Record<keyof RequestOptions, Check>> = {
   },
   flowSteps: (value, name) => checkFlowSteps(value, name),
   incrementalFlow: isBoolean,
+  flowCacheMB: (value, name) => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw invalidInput(`${name} must be a finite number of MiB ≥ 0, got ${describe(value)}.`, { [name]: value });
+    }
+  },
+  finalChunkAttention: (value, name) => {
+    oneOf(value, name, FINAL_CHUNK_ATTENTIONS);
+  },
   signal: (value, name) => {
     const signal = value as Partial<AbortSignal> | null;
     if (

@@ -33,7 +33,7 @@ export interface FlowJob {
   readonly voice: FlowVoice;
   /** Offline: one full-attention decode per segment. Streaming: the chunk policy. */
   readonly mode: RequestMode;
-  /** The request's options (the flow reads `speed`, `streaming`, `flowSteps` and `incrementalFlow`). */
+  /** The request's options (the flow reads `speed`, `streaming`, `flowSteps`, `incrementalFlow`, `flowCacheMB`, `finalChunkAttention`). */
   readonly options: JobOptions;
 }
 
@@ -125,6 +125,10 @@ export class FlowStage {
                   ...(this.incremental === undefined || options.incrementalFlow === false
                     ? {}
                     : { incremental: this.incremental }),
+                  ...(options.flowCacheMB === undefined ? {} : { maxCacheBytes: options.flowCacheMB * 2 ** 20 }),
+                  ...(options.finalChunkAttention === undefined
+                    ? {}
+                    : { finalChunkAttention: options.finalChunkAttention }),
                 })
               : undefined;
         } else if (message.type === 'tokens') {

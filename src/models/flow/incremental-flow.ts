@@ -37,8 +37,14 @@ export interface StepCache {
 
 /** Frames solved so far and their caches, one per Euler step. Never mutated: a prompt prefix serves many streams. */
 export interface SolvedPrefix {
-  /** Frames held (whole chunks). */
+  /** Frames solved (whole chunks): the next call solves from this frame on. */
   readonly frames: number;
+  /**
+   * Frames whose keys/values the caches hold: `frames` unless {@link IncrementalFlow.windowPrefix} dropped some
+   * (whole chunks between the voice's prompt chunks and the last ones kept; later frames then attend to fewer frames
+   * than the re-solve's, an approximation).
+   */
+  readonly heldFrames: number;
   /** Euler steps of the solve that built it (a cache belongs to one step count). */
   readonly steps: number;
   /** One cache per step. */
@@ -80,9 +86,10 @@ export interface IncrementalDecodeResult extends FlowDecodeResult {
 }
 
 /**
- * Default budget of caches the flow keeps (1 GiB): the prompt caches of a runner, and the growing cache of one stream
- * (beyond it a stream keeps its last cache and solves from there, still exactly). Full size (448 KiB per frame and
- * step) a 3.5 s voice's prompt cache at 10 steps alone is 656 MiB.
+ * Default budget of caches the flow keeps (1 GiB): the prompt caches of a runner, and the cache of one stream (beyond
+ * it a stream drops the keys/values of its oldest chunks after the prompt's: {@link IncrementalFlow.windowPrefix}).
+ * Full size (448 KiB per frame and step) a 3.5 s voice's prompt cache at 10 steps alone is 656 MiB, and a stream grows
+ * by ≈ 219 MiB per second.
  */
 export const DEFAULT_FLOW_CACHE_BYTES = 2 ** 30;
 
@@ -99,7 +106,7 @@ export class IncrementalFlow {
     private readonly convDims: readonly number[],
     promptCacheBytes: number,
   ) {
-    this.#prompts = new PromptCacheStore(promptCacheBytes, (p) => this.cacheBytes(p.frames, p.steps));
+    this.#prompts = new PromptCacheStore(promptCacheBytes, (p) => this.cacheBytes(p.heldFrames, p.steps));
   }
 
   /**
@@ -179,7 +186,47 @@ export class IncrementalFlow {
       kv: new Float32Array(0),
       conv: new Float32Array(convLength),
     }));
-    return { frames: 0, steps, caches };
+    return { frames: 0, heldFrames: 0, steps, caches };
+  }
+
+  /**
+   * The prefix keeping only the keys/values of its first `headFrames` frames (the voice's prompt chunks) and of its
+   * last `windowFrames` frames; the convolution states (the last two frames) are kept whole. Exact while nothing is
+   * dropped (the prefix itself is returned); beyond, later frames no longer attend to the dropped chunks (the
+   * estimator has no positional encoding and its chunk mask lets new frames see every kept frame, so the graph runs
+   * unchanged on the shorter cache). Bounded-memory streaming (issue #11 item 3; docs/architecture.md).
+   *
+   * @throws {TTSError} ERR_INVALID_INPUT when the counts are not whole chunks or the head exceeds the frames held
+   */
+  windowPrefix(prefix: SolvedPrefix, headFrames: number, windowFrames: number): SolvedPrefix {
+    const chunk = this.chunkFrames;
+    const held = prefix.heldFrames;
+    if (
+      ![headFrames, windowFrames].every((n) => Number.isSafeInteger(n) && n >= 0 && n % chunk === 0) ||
+      headFrames > held
+    ) {
+      throw invalidInput(
+        `a flow cache window keeps whole ${chunk}-frame chunks: head ${String(headFrames)} (at most the ${held} ` +
+          `frames held) and window ${String(windowFrames)}.`,
+        { headFrames, windowFrames, heldFrames: held },
+      );
+    }
+    if (headFrames + windowFrames >= held) return prefix;
+    const { blocks, heads, headDim } = this.shape;
+    const rows = blocks * 4 * heads; // [blocks, 2 (k, v), 2 (CFG rows), heads] before [frames, headDim]
+    const kept = headFrames + windowFrames;
+    const tailStart = held - windowFrames;
+    const caches = prefix.caches.map(({ kv, conv }) => {
+      const out = new Float32Array(rows * kept * headDim);
+      for (let r = 0; r < rows; r++) {
+        const src = r * held * headDim;
+        const dst = r * kept * headDim;
+        out.set(kv.subarray(src, src + headFrames * headDim), dst);
+        out.set(kv.subarray(src + tailStart * headDim, src + held * headDim), dst + headFrames * headDim);
+      }
+      return { kv: out, conv };
+    });
+    return { frames: prefix.frames, heldFrames: kept, steps: prefix.steps, caches };
   }
 
   /**
@@ -303,10 +350,16 @@ export class IncrementalFlow {
     const { melBins } = this.flow.config;
     const { blocks, heads, headDim } = this.shape;
     const steps = prefix.steps;
-    if (prefix.frames % this.chunkFrames !== 0 || prefix.caches.length !== steps) {
+    const held = prefix.heldFrames;
+    if (
+      prefix.frames % this.chunkFrames !== 0 ||
+      held % this.chunkFrames !== 0 ||
+      held > prefix.frames ||
+      prefix.caches.length !== steps
+    ) {
       throw invalidInput(
         `an incremental flow cache must hold whole ${this.chunkFrames}-frame chunks and one cache per Euler step ` +
-          `(got ${prefix.frames} frames, ${prefix.caches.length} caches for ${steps} steps).`,
+          `(got ${prefix.frames} frames solved, ${held} held, ${prefix.caches.length} caches for ${steps} steps).`,
       );
     }
     const frames = mu.frames;
@@ -321,8 +374,8 @@ export class IncrementalFlow {
     for (let k = 0; k < steps; k++) {
       const tk = t[k] ?? 0;
       const cache = prefix.caches[k];
-      if (cache === undefined || cache.kv.length !== kvLength(prefix.frames)) {
-        throw invalidInput(`the flow cache of Euler step ${k} does not hold ${prefix.frames} frames.`);
+      if (cache === undefined || cache.kv.length !== kvLength(held)) {
+        throw invalidInput(`the flow cache of Euler step ${k} does not hold ${held} frames.`);
       }
       onStep?.(k, tk, x);
       await yieldAndCheck(signal); // an abort lands within one Euler step
@@ -332,7 +385,7 @@ export class IncrementalFlow {
           x: s.tensor('float32', x, dims),
           t: s.tensor('float32', Float32Array.of(tk), [1]),
           dt: s.tensor('float32', Float32Array.of(dt[k] ?? 0), [1]),
-          past_kv: s.tensor('float32', cache.kv, kvDims(prefix.frames)),
+          past_kv: s.tensor('float32', cache.kv, kvDims(held)),
           conv_state: s.tensor('float32', cache.conv, this.convDims),
         },
         signal,
@@ -340,14 +393,14 @@ export class IncrementalFlow {
       x = floatOutput(outputs, 'x_next', s.name, melBins * frames);
       if (keep) {
         grown.push({
-          kv: floatOutput(outputs, 'present_kv', s.name, kvLength(prefix.frames + frames)),
+          kv: floatOutput(outputs, 'present_kv', s.name, kvLength(held + frames)),
           conv: floatOutput(outputs, 'next_conv_state', s.name, cache.conv.length),
         });
       }
     }
     return {
       mel: { bins: melBins, frames, data: x },
-      prefix: keep ? { frames: prefix.frames + frames, steps, caches: grown } : undefined,
+      prefix: keep ? { frames: prefix.frames + frames, heldFrames: held + frames, steps, caches: grown } : undefined,
     };
   }
 }

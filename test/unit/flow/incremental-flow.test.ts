@@ -4,12 +4,10 @@
  * attention), for upstream's schedule, small first hops (on and off the chunk grid), a coarse first chunk and a
  * stream of ≥ 6 chunks; the per-voice prompt cache; the calls that must re-solve.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { ChunkPolicyOptions } from '../../../src/models/chunk-policy.ts';
-import type { FlowPrompt } from '../../../src/models/flow/flow-matcher.ts';
-import { FlowMatcher } from '../../../src/models/flow/flow-matcher.ts';
+import type { FlowMatcher, FlowPrompt } from '../../../src/models/flow/flow-matcher.ts';
 import { IncrementalFlow } from '../../../src/models/flow/incremental-flow.ts';
 import { promptCacheFrames } from '../../../src/models/flow/incremental-plan.ts';
 import type { FlowSteps, MelChunk } from '../../../src/models/token2wav.ts';
@@ -17,31 +15,15 @@ import { FlowStream } from '../../../src/models/token2wav.ts';
 import { parseManifest, stageDtypes, stageGraphs } from '../../../src/loader/manifest.ts';
 import { ModelPackage } from '../../../src/runtime/model-package.ts';
 import { loadOrt } from '../../../src/runtime/ort.ts';
-import { floats, ints, maxAbsDiff, need, readNpz } from '../../helpers/npz.ts';
-import { GOLDEN, openPackageDir, TINY_PACKAGE } from '../../helpers/package.ts';
-
-/** The exactness bound for streamed mel (the graph vs the full streaming solve measured ≤ 3.6e-6 in Python). */
-const MEL_TOLERANCE = 1e-5;
-
-const e2e = readNpz(join(GOLDEN, 'e2e.npz'));
-const voiceNpz = readNpz(join(GOLDEN, 'voice.npz'));
-const tokens = ints(need(e2e, 'tokens'));
-const voice: FlowPrompt = {
-  promptTokens: ints(need(voiceNpz, 'prompt_tokens')),
-  promptFeat: floats(need(voiceNpz, 'prompt_feat')),
-  embedding: floats(need(voiceNpz, 'embedding')),
-};
+import { maxAbsDiff } from '../../helpers/npz.ts';
+import { openPackageDir, TINY_PACKAGE } from '../../helpers/package.ts';
+import { loadTinyFlow, longestTokens as longest, MEL_TOLERANCE, tokens, voice } from './incremental-setup.ts';
 
 let flow: FlowMatcher;
 let incremental: IncrementalFlow;
 
 beforeAll(async () => {
-  const pkg = await openPackageDir(TINY_PACKAGE);
-  const ort = await loadOrt('wasm');
-  flow = await FlowMatcher.create(pkg, ort, { device: 'wasm', dtype: 'fp32' });
-  const created = await IncrementalFlow.create(flow, pkg, ort, { device: 'wasm', dtype: 'fp32' });
-  if (created === undefined) throw new Error('the tiny package ships flow_step_incremental');
-  incremental = created;
+  ({ flow, incremental } = await loadTinyFlow());
 });
 afterAll(async () => {
   await Promise.all([flow.release(), incremental.release()]);
@@ -49,9 +31,7 @@ afterAll(async () => {
 
 /** The longest utterance the package's noise buffer allows after the voice's prompt. */
 function longestTokens(): number[] {
-  const { noiseFrames, tokenMelRatio } = flow.config;
-  const count = noiseFrames / tokenMelRatio - voice.promptTokens.length;
-  return Array.from({ length: count }, (_, i) => tokens[i % tokens.length] ?? 0);
+  return longest(flow);
 }
 
 async function streamMel(
