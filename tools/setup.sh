@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh machine; safe to re-run (each step is skipped when already done).
-#   - Debian packages: chromium (browser tests), python3-torchaudio (DSP oracle for the golden generator),
-#     fonts-wqy-microhei when no font covers Chinese, Japanese and Korean (the demo screenshots show those texts;
-#     5 MB, against 91 MB for fonts-noto-cjk)
+#   - Debian packages: chromium (browser tests), firefox-esr + pulseaudio (Firefox suite: the browser and a null audio
+#     sink for it), python3-torchaudio (DSP oracle for the golden generator), fonts-wqy-microhei when no font covers
+#     Chinese, Japanese and Korean (the demo screenshots show those texts; 5 MB, against 91 MB for fonts-noto-cjk)
 #   - .venv: the pinned Python stack of tools/requirements.txt (reference model, export, fixtures)
 #   - node_modules: npm ci
 set -euo pipefail
@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || need_apt+=(firefox-esr)
+command -v pulseaudio >/dev/null 2>&1 || need_apt+=(pulseaudio)
 /usr/bin/python3 -c 'import torchaudio' >/dev/null 2>&1 || need_apt+=(python3-torchaudio)
 for lang in zh ja ko; do
   if [ -z "$(fc-list ":lang=$lang" 2>/dev/null)" ]; then
