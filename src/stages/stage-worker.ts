@@ -19,10 +19,12 @@ import type { StorageFailure } from '../base/storage-failure.ts';
 import { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule, OrtWasmPaths } from '../runtime/ort.ts';
 import { configureOrt, loadOrt, ortVersion } from '../runtime/ort.ts';
+import { yieldToEventLoop } from '../runtime/yield.ts';
 import type { FlowJob } from './flow-stage.ts';
 import { FlowStage } from './flow-stage.ts';
 import type { LmJob } from './lm-stage.ts';
 import { LmStage } from './lm-stage.ts';
+import { lossAwarePort } from './loss-aware-port.ts';
 import type { PortLike } from './protocol.ts';
 import type { VocoderJob } from './vocoder-stage.ts';
 import { VocoderStage } from './vocoder-stage.ts';
@@ -270,14 +272,21 @@ export class StageWorker {
     try {
       await run;
     } catch (error) {
+      // one task later a loss in the task that failed the run has been seen (see loss-aware-port.ts)
+      if (this.#watchingDevice) await yieldToEventLoop();
       if (this.#deviceLost) await new Promise<never>(() => undefined);
       throw error;
     }
   }
 
+  /** The stage's out-port: on WebGPU its error messages wait to see whether the device was lost. */
+  #out(port: PortLike): PortLike {
+    return this.#watchingDevice ? lossAwarePort(port, () => this.#deviceLost) : port;
+  }
+
   /** LM stage: runs a request (ports are transferred by the caller). */
   lmRun(job: LmJob, tokenPort: PortLike, textPort?: PortLike): Promise<void> {
-    return this.#unlessDeviceLost(this.#need(this.#lm, 'lm').run(job, tokenPort, textPort));
+    return this.#unlessDeviceLost(this.#need(this.#lm, 'lm').run(job, this.#out(tokenPort), textPort));
   }
 
   /** Token ids of a voice transcript (LM worker: it has the tokenizer). */
@@ -286,11 +295,11 @@ export class StageWorker {
   }
 
   flowRun(job: FlowJob, tokenPort: PortLike, melPort: PortLike): Promise<void> {
-    return this.#unlessDeviceLost(this.#need(this.#flow, 'flow').run(job, tokenPort, melPort));
+    return this.#unlessDeviceLost(this.#need(this.#flow, 'flow').run(job, tokenPort, this.#out(melPort)));
   }
 
   vocoderRun(job: VocoderJob, melPort: PortLike, pcmPort: PortLike): Promise<void> {
-    return this.#unlessDeviceLost(this.#need(this.#vocoder, 'vocoder').run(job, melPort, pcmPort));
+    return this.#unlessDeviceLost(this.#need(this.#vocoder, 'vocoder').run(job, melPort, this.#out(pcmPort)));
   }
 
   /** Voice stage: clones a voice from mono samples. */
