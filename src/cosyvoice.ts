@@ -51,7 +51,7 @@ import type { VoiceProfile } from './models/voice/voice-profile.ts';
 import { deserializeVoice, serializeVoice, voiceExpectation } from './models/voice/voice-profile.ts';
 import type { Device, DeviceRequest, Dtype, DtypeRequest, Stage } from './base/stages.ts';
 import type { OrtWasmPaths } from './runtime/ort.ts';
-import type { StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
+import type { StageReady, StageWorkerConfig, WorkerFileProgress } from './stages/stage-worker.ts';
 import type { StorageFailure } from './base/storage-failure.ts';
 
 /** Starts in a row after which a crashed worker is given up (it crashes while initialising, or cannot load). */
@@ -150,12 +150,12 @@ export class CosyVoice {
   #disposed = false;
   /** Set when a crashed worker could not be restarted: the instance is then unusable for good. */
   #crash: TTSError | undefined;
+  #placement: Placement;
 
   private constructor(
     /** The validated manifest of the loaded package. */
     readonly manifest: ModelManifest,
-    /** Where each stage runs (after any WebGPU fallback). */
-    readonly placement: Placement,
+    placement: Placement,
     /** Capabilities detected at creation. */
     readonly capabilities: Capabilities,
     private readonly baseUrl: string,
@@ -163,12 +163,21 @@ export class CosyVoice {
     roles: ReadonlyArray<readonly [WorkerRole, readonly Stage[]]>,
     workers: WorkerHandle[],
   ) {
+    this.#placement = placement;
     this.#roles = roles;
     this.#workers = workers;
     this.#hosts = this.#stageHosts();
     workers.forEach((w, i) => {
       this.#watch(w, i);
     });
+  }
+
+  /**
+   * Where each stage runs (after any WebGPU fallback). A restarted worker may place its stages elsewhere (e.g. on wasm
+   * when its new WebGPU device fails the self-test): this then reads the new place.
+   */
+  get placement(): Placement {
+    return this.#placement;
   }
 
   /** The worker hosting `stage`. */
@@ -217,14 +226,15 @@ export class CosyVoice {
     const dead = this.#workers[index];
     const start = now();
     const factories: WorkerFactories = { ...defaultWorkers, ...this.options.assets?.workers };
-    const { voice: _voice, ...placement } = this.placement;
+    const { voice: _voice, ...placement } = this.#placement;
     let failure: unknown = crash;
     for (let attempt = 1; attempt <= RESTART_ATTEMPTS; attempt++) {
       const worker = new WorkerHandle(role, factories[role]());
       this.#starting.add(worker);
+      let ready: StageReady[];
       try {
         const config = workerConfig(this.#setup(), stages, placement, this.options.selfTest ?? true);
-        await worker.guard(worker.remote.init(config));
+        ready = await worker.guard(worker.remote.init(config));
       } catch (error) {
         worker.terminate();
         if (this.#disposed) return; // dispose stopped it
@@ -241,7 +251,15 @@ export class CosyVoice {
       this.#workers[index] = worker;
       this.#hosts = this.#stageHosts();
       this.#watch(worker, index);
-      this.#events.emit({ type: 'recovered', stages, attempts: attempt, ms: now() - start });
+      const devices: Partial<Record<Stage, Device>> = {};
+      for (const r of ready) {
+        devices[r.stage] = r.device;
+        if (r.stage !== 'voice')
+          this.#placement = { ...this.#placement, [r.stage]: { device: r.device, dtype: r.dtype } };
+        if (r.fallbackReason !== undefined)
+          rememberFallback(fallbackKey(this.capabilities, this.manifest), r.stage, r.fallbackReason);
+      }
+      this.#events.emit({ type: 'recovered', stages, devices, attempts: attempt, ms: now() - start });
       return;
     }
     dead?.terminate();
@@ -304,7 +322,7 @@ export class CosyVoice {
     const store = cacheStore(cache, progress);
     const manifest = await fetchManifest(baseUrl, { store, ...(signal ? { signal } : {}) });
     if (cache === 'cache-api') void requestPersistentStorage();
-    const decisionKey = `${caps.adapter.vendor}/${caps.adapter.architecture}/${manifest.modelId}`;
+    const decisionKey = fallbackKey(caps, manifest);
     const resolved = resolvePlacement(
       manifest,
       options,
@@ -613,7 +631,7 @@ export class CosyVoice {
     signal?.throwIfAborted();
     await this.#restarted(signal);
     this.#assertUsable();
-    const place = clonePlace(this.placement, this.manifest);
+    const place = clonePlace(this.#placement, this.manifest);
     const pcm = await raceAbort(decodeAudioInput(audio), signal);
     checkPromptAudio(pcm.samples.length / pcm.sampleRate, this.manifest.config);
     const transcriptIds =
@@ -721,4 +739,9 @@ function cacheStore(cache: 'cache-api' | 'none', progress: LoadProgress): ByteSt
       progress.storage(failure);
     },
   });
+}
+
+/** Key of the remembered WebGPU fallbacks: one adapter and one model (a stage that failed there is not tried again). */
+function fallbackKey(caps: Capabilities, manifest: ModelManifest): string {
+  return `${caps.adapter.vendor}/${caps.adapter.architecture}/${manifest.modelId}`;
 }

@@ -57,11 +57,14 @@ export type RuntimeEvent =
   | { readonly type: 'underrun'; readonly count: number }
   /**
    * A worker crashed (the request it served rejected with ERR_WORKER_CRASHED) and a new one hosting `stages` is
-   * ready: requests made meanwhile waited for it. `attempts`: starts it took; `ms`: from the crash to ready.
+   * ready: requests made meanwhile waited for it. `devices`: where each of those stages now runs (wasm when the new
+   * WebGPU device failed its self-test; `CosyVoice.placement` says the same). `attempts`: starts it took; `ms`: from
+   * the crash to ready.
    */
   | {
       readonly type: 'recovered';
       readonly stages: readonly Stage[];
+      readonly devices: Readonly<Partial<Record<Stage, Device>>>;
       readonly attempts: number;
       readonly ms: number;
     }

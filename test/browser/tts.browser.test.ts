@@ -297,8 +297,12 @@ test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
       const error = maxAbsDiff(Float32Array.from(offline.samples), reference);
       console.log(`WebGPU vs reference: max |Δ| ${error.toExponential(2)}`);
       expect(error).toBeLessThan(1e-3);
-      // the vocoder's device lost mid-request (destroyed in its worker): the request rejects, the worker is restarted
-      // (a new device, or wasm should its self-test fail) and the same instance speaks
+      // the vocoder's device lost mid-request (destroyed in its worker): the request rejects and the worker is
+      // restarted. The new worker sees no WebGPU (as when the GPU went away), so it fails its self-test and falls back
+      // to wasm: the event and the instance's placement say so, and the same instance speaks
+      await page.evaluate(() => {
+        window.tts.hideWebGpuFromNextStart('vocoder');
+      });
       const lost = await page.evaluate(
         ({ text, seed }) => window.tts.killWorkerDuringStream('vocoder', text, seed, 'lose-device'),
         { text: ZH.repeat(4), seed: SEED },
@@ -307,9 +311,14 @@ test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
         firstWhileHeld: true,
         pending: 'ERR_WORKER_CRASHED',
         later: 'resolved',
-        recovered: [{ stages: ['vocoder'], attempts: 1 }],
+        recovered: [{ stages: ['vocoder'], devices: { vocoder: 'wasm' }, attempts: 1 }],
       });
       expect(lost.message).toMatch(/^The vocoder worker crashed: .*The WebGPU device was lost \(destroyed\)/);
+      expect(await page.evaluate(() => window.tts.placement())).toMatchObject({
+        lm: 'webgpu',
+        flow: 'webgpu',
+        vocoder: 'wasm',
+      });
       const after = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
         text: ZH,
         seed: SEED,

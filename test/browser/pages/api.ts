@@ -80,6 +80,14 @@ export interface LiveControlResult {
   readonly contextStateAfterDispose: string;
 }
 
+/** A `recovered` event of the instance (a crashed worker restarted), as plain data. */
+export interface RecoveredSeen {
+  readonly stages: string[];
+  /** Where each restarted stage runs now. */
+  readonly devices: Record<string, string>;
+  readonly attempts: number;
+}
+
 /** Result of the processor-failure run. */
 export interface CrashResult {
   readonly onErrorCode: string | null;
@@ -255,10 +263,14 @@ export interface TtsPageApi {
     later: string;
     laterMessage: string;
     /** The `recovered` events seen meanwhile. */
-    recovered: Array<{ stages: string[]; attempts: number }>;
+    recovered: RecoveredSeen[];
   }>;
   /** The next `count` workers of `role` crash while they initialise (the test bundles read `?crashOnStart`). */
   crashNextStarts(role: 'lm' | 'flow' | 'vocoder', count: number): void;
+  /** The next worker of `role` sees no WebGPU (`?noWebGpu`): a WebGPU stage it hosts fails its self-test. */
+  hideWebGpuFromNextStart(role: 'vocoder'): void;
+  /** Where each stage of the instance runs now (`CosyVoice.placement`). */
+  placement(): Record<string, string>;
   /**
    * Runs a request of the request goldens (test/helpers/request-goldens.ts): a text stream is held open after its
    * opening until the first chunk arrives. Returns the chunk sizes, every `stride`-th sample of the joined audio,
@@ -292,7 +304,8 @@ export interface TtsPageApi {
     pending: string;
     message: string;
     later: string;
-    recovered: Array<{ stages: string[]; attempts: number }>;
+    laterMessage: string;
+    recovered: RecoveredSeen[];
   }>;
   /** Sessions created so far by the page's LM, flow and vocoder workers (announced by the test bundles). */
   sessionsCreated(): number;

@@ -7,6 +7,12 @@ import { loadOrt } from '../../../src/runtime/ort.ts';
 // before any message can arrive, so before the worker's first cache write
 installCacheFaultOfUrl(self.location.href);
 
+// Test hook: a worker started with `?noWebGpu` (see hideWebGpuFromNextStart in tts.ts) sees no WebGPU, as on a machine
+// whose GPU went away: its WebGPU stage fails the self-test and falls back to wasm.
+if (new URL(self.location.href).searchParams.has('noWebGpu')) {
+  Object.defineProperty(self.navigator, 'gpu', { value: undefined, configurable: true });
+}
+
 /**
  * Test hook: on `{ destroyDeviceForTest: true }` the worker destroys onnxruntime-web's WebGPU device, as a driver
  * reset or a GPU process crash would lose it.

@@ -3,8 +3,8 @@
  * the tiny fixture package. Exposes `window.tts`; every result is plain JSON.
  */
 import { CosyVoice } from '../../../src/index.ts';
-import type { DeviceRequest, DtypeRequest, LoadProgressEvent, VoiceProfile } from '../../../src/index.ts';
-import type { Attempt, TtsPageApi } from './api.ts';
+import type { DeviceRequest, DtypeRequest, LoadProgressEvent, RuntimeEvent, VoiceProfile } from '../../../src/index.ts';
+import type { Attempt, RecoveredSeen, TtsPageApi } from './api.ts';
 import { heldText } from '../../helpers/held-text.ts';
 import { joinSamples, strided } from '../../helpers/audio.ts';
 import type { CacheFault } from './cache-fault.ts';
@@ -19,11 +19,14 @@ let sessionsCreated = 0;
 let workerQuery = '';
 /** Workers still to be started per role with `?crashOnStart` (they crash while initialising; see tts-flow.worker.ts). */
 const crashingStarts = new Map<string, number>();
+/** Roles whose next worker starts with `?noWebGpu` (it sees no `navigator.gpu`; see tts-vocoder.worker.ts). */
+const gpulessStarts = new Set<string>();
 const worker = (file: string, name: string) => () => {
   const crashes = crashingStarts.get(name) ?? 0;
   crashingStarts.set(name, Math.max(0, crashes - 1));
-  const query = crashes > 0 ? `${workerQuery === '' ? '?' : `${workerQuery}&`}crashOnStart` : workerQuery;
-  const w = new Worker(new URL(file + query, import.meta.url), { type: 'module', name });
+  const flags = [...(crashes > 0 ? ['crashOnStart'] : []), ...(gpulessStarts.delete(name) ? ['noWebGpu'] : [])];
+  const query = [workerQuery.replace(/^\?/, ''), ...flags].filter((q) => q !== '').join('&');
+  const w = new Worker(new URL(file + (query === '' ? '' : `?${query}`), import.meta.url), { type: 'module', name });
   created.set(name, [...(created.get(name) ?? []), w]);
   w.addEventListener('message', (event: MessageEvent<unknown>) => {
     if ((event.data as { sessionCreatedForTest?: unknown } | null)?.sessionCreatedForTest === true) sessionsCreated++;
@@ -39,6 +42,11 @@ const workers = {
 };
 
 let tts: CosyVoice | undefined;
+
+/** A `recovered` event as the tests compare it (plain data across the page boundary). */
+function seenRecovered(e: Extract<RuntimeEvent, { type: 'recovered' }>): RecoveredSeen {
+  return { stages: [...e.stages], devices: { ...e.devices }, attempts: e.attempts };
+}
 let voice: VoiceProfile | undefined;
 
 function need(): CosyVoice {
@@ -265,8 +273,8 @@ const api: TtsPageApi = {
     const t = need();
     const flowWorker = created.get('tts-flow')?.at(-1);
     if (flowWorker === undefined) throw new Error('no flow worker');
-    const recovered: Array<{ stages: string[]; attempts: number }> = [];
-    const offRecovered = t.on('recovered', (e) => recovered.push({ stages: [...e.stages], attempts: e.attempts }));
+    const recovered: RecoveredSeen[] = [];
+    const offRecovered = t.on('recovered', (e) => recovered.push(seenRecovered(e)));
     // A text stream held open after its opening (see test/helpers/held-text.ts): the request, and the flow worker's
     // part in it, is provably still running when the crash lands, whatever the machine's speed.
     const held = heldText([text, ' '], [text]);
@@ -306,6 +314,12 @@ const api: TtsPageApi = {
   crashNextStarts(role, count) {
     crashingStarts.set(`tts-${role}`, count);
   },
+
+  hideWebGpuFromNextStart(role) {
+    gpulessStarts.add(`tts-${role}`);
+  },
+
+  placement: () => Object.fromEntries(Object.entries(need().placement).map(([stage, p]) => [stage, p.device])),
 
   async goldenRequest(request, seed, stride) {
     const t = need();
@@ -389,8 +403,8 @@ const api: TtsPageApi = {
     const t = need();
     const killed = created.get(`tts-${role}`)?.at(-1);
     if (killed === undefined) throw new Error(`no ${role} worker`);
-    const recovered: Array<{ stages: string[]; attempts: number }> = [];
-    const offRecovered = t.on('recovered', (e) => recovered.push({ stages: [...e.stages], attempts: e.attempts }));
+    const recovered: RecoveredSeen[] = [];
+    const offRecovered = t.on('recovered', (e) => recovered.push(seenRecovered(e)));
     // held open after its opening, so the request is provably still running when the worker dies
     const held = heldText([text, ' '], [text]);
     const stream = t.stream(held.stream, { voice: voice as VoiceProfile, seed });
@@ -410,6 +424,7 @@ const api: TtsPageApi = {
       pending: pending.ok ? 'resolved' : pending.code,
       message: pending.ok ? '' : pending.message,
       later: later.ok ? 'resolved' : later.code,
+      laterMessage: later.ok ? '' : later.message,
       recovered,
     };
   },
