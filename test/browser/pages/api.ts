@@ -88,6 +88,20 @@ export interface RecoveredSeen {
   readonly attempts: number;
 }
 
+/** What a request and the next one got when a worker died under the first (crashed, terminated, device lost). */
+export interface WorkerLoss {
+  /** The first chunk came while the text stream was still held open (the request was provably running). */
+  readonly firstWhileHeld: boolean;
+  /** 'resolved', or the code the running request rejected with; `message` its message. */
+  readonly pending: string;
+  readonly message: string;
+  /** 'resolved', or the code of the request made right after the loss (it waits for the restart). */
+  readonly later: string;
+  readonly laterMessage: string;
+  /** The `recovered` events seen meanwhile. */
+  readonly recovered: RecoveredSeen[];
+}
+
 /** Result of the processor-failure run. */
 export interface CrashResult {
   readonly onErrorCode: string | null;
@@ -251,20 +265,7 @@ export interface TtsPageApi {
   memory(): Promise<number>;
   isolated(): boolean;
   /** Starts a stream, fires a worker `error` event after its first chunk, reports what the pending and a later call got. */
-  crashDuringStream(
-    text: string,
-    seed: number,
-  ): Promise<{
-    firstWhileHeld: boolean;
-    workerError: string;
-    pending: string;
-    message: string;
-    /** 'resolved', or the code of the request made right after the crash (it waits for the restart). */
-    later: string;
-    laterMessage: string;
-    /** The `recovered` events seen meanwhile. */
-    recovered: RecoveredSeen[];
-  }>;
+  crashDuringStream(text: string, seed: number): Promise<WorkerLoss & { workerError: string }>;
   /** The next `count` workers of `role` crash while they initialise (the test bundles read `?crashOnStart`). */
   crashNextStarts(role: 'lm' | 'flow' | 'vocoder', count: number): void;
   /** The next worker of `role` sees no WebGPU (`?noWebGpu`): a WebGPU stage it hosts fails its self-test. */
@@ -281,7 +282,6 @@ export interface TtsPageApi {
     seed: number,
     stride: number,
   ): Promise<{ chunkSamples: number[]; wave: number[]; segmentTokens: number[][]; tokens: number; heldFirst: boolean }>;
-  /** Clones a voice from the recording at `url`; the prompt tokens, or the failure. */
   /**
    * Clones a voice from the recording at `url`; the prompt tokens, or the failure. `misuse` makes the call wrong on
    * purpose: `null` options, a typo in an option key, a signal aborted before the call, or aborted on the next task.
@@ -299,14 +299,7 @@ export interface TtsPageApi {
     text: string,
     seed: number,
     how?: 'terminate' | 'lose-device',
-  ): Promise<{
-    firstWhileHeld: boolean;
-    pending: string;
-    message: string;
-    later: string;
-    laterMessage: string;
-    recovered: RecoveredSeen[];
-  }>;
+  ): Promise<WorkerLoss>;
   /** Sessions created so far by the page's LM, flow and vocoder workers (announced by the test bundles). */
   sessionsCreated(): number;
   /** Entries in the library's model cache. */
