@@ -1,5 +1,6 @@
 /// <reference types="vitest/config" />
 import { createReadStream, cpSync, existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, normalize, resolve } from 'node:path';
 import type { Plugin } from 'vite';
 import { defineConfig } from 'vite';
@@ -68,5 +69,8 @@ export default defineConfig({
     // a committed .only must not shrink the suite, whether or not CI is set (lint refuses it too)
     allowOnly: false,
     pool: 'forks',
+    // Vitest's default (cores − 1) runs one fork on a 2-core machine; the unit tests' onnxruntime-web sessions are
+    // single-threaded (its default wasm thread count is 1 on such a machine), so a fork per core uses both
+    maxWorkers: availableParallelism(),
   },
 });
