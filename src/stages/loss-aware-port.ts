@@ -1,12 +1,10 @@
 /**
  * The out-port of a stage that runs on WebGPU, made aware of device loss. A run that fails because its device was
  * lost must not be reported as the request's own failure (an `ERR_INFERENCE` the caller would take for a bad input):
- * the worker ends itself instead and the request rejects with ERR_WORKER_CRASHED (see `StageWorker`). Which of the
- * two a caller saw depended on a race of microtasks — the run's rejection against the handler of `device.lost` — so
- * an error message waits one task here: a loss that happened in the task that failed the run (a `destroy()`, a driver
- * reset reported at once) has then been seen, and the message is dropped.
+ * the worker ends itself instead and the request rejects with ERR_WORKER_CRASHED (see `StageWorker`). The failed run
+ * and the `device.lost` notice reach the worker in either order (CI saw both), so an error message waits until the
+ * worker has asked the device whether it is still there (`lostNow`, a GPU round trip) and is dropped when it is not.
  */
-import { yieldToEventLoop } from '../runtime/yield.ts';
 import type { PortLike } from './protocol.ts';
 
 function isErrorMessage(message: unknown): boolean {
@@ -14,10 +12,10 @@ function isErrorMessage(message: unknown): boolean {
 }
 
 /**
- * `port`, whose `error` messages are posted one task late and only when `lost()` is then false. Anything posted or a
- * `close()` after a held error waits behind it, so the order on the port is kept.
+ * `port`, whose `error` messages are posted only once `lostNow()` resolves false. Anything posted or a `close()` after
+ * a held error waits behind it, so the order on the port is kept.
  */
-export function lossAwarePort(port: PortLike, lost: () => boolean): PortLike {
+export function lossAwarePort(port: PortLike, lostNow: () => Promise<boolean>): PortLike {
   let held: Promise<void> | undefined;
   const later = (action: () => void): void => {
     if (held === undefined) action();
@@ -31,8 +29,8 @@ export function lossAwarePort(port: PortLike, lost: () => boolean): PortLike {
         });
         return;
       }
-      held = (held ?? Promise.resolve()).then(yieldToEventLoop).then(() => {
-        if (!lost()) port.postMessage(message, transfer);
+      held = (held ?? Promise.resolve()).then(lostNow).then((lost) => {
+        if (!lost) port.postMessage(message, transfer);
       });
     },
     get onmessage() {

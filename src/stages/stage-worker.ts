@@ -30,6 +30,15 @@ import type { VocoderJob } from './vocoder-stage.ts';
 import { VocoderStage } from './vocoder-stage.ts';
 import { now } from '../base/clock.ts';
 
+/** The part of a `GPUDevice` watched for loss (this module is typed without the WebGPU DOM types). */
+interface WatchedDevice {
+  readonly lost: Promise<{ readonly reason: string; readonly message: string }>;
+  readonly queue: { onSubmittedWorkDone(): Promise<void> };
+}
+
+/** How long a failed run's error waits for a GPU that neither answers nor reports a loss (see `#lostNow`). */
+const LOSS_PROBE_LIMIT_MS = 5000;
+
 /** Configuration sent by the main thread when a worker starts. */
 export interface StageWorkerConfig {
   /** Package base URL (absolute). */
@@ -100,6 +109,7 @@ export class StageWorker {
   #ortModule: OrtModule | undefined;
   /** The package as {@link StageWorker.fetchFiles} left it (its verified bytes kept for the sessions). */
   #watchingDevice = false;
+  #device: WatchedDevice | undefined;
   #deviceLost = false;
   #disposing = false;
   #pkg: { readonly pkg: ModelPackage; readonly files: RemotePackageFiles } | undefined;
@@ -221,7 +231,8 @@ export class StageWorker {
     this.#watchingDevice = true;
     // a Promise in the typings, the device itself in this build: Promise.resolve takes either
     void Promise.resolve(ort.env.webgpu.device).then(async (device) => {
-      const info = await (device as { lost: Promise<{ reason: string; message: string }> }).lost;
+      this.#device = device; // typed `any` by onnxruntime-web when built without the WebGPU DOM types
+      const info = await this.#device.lost;
       if (this.#disposing) return;
       this.#deviceLost = true;
       setTimeout(() => {
@@ -272,16 +283,36 @@ export class StageWorker {
     try {
       await run;
     } catch (error) {
-      // one task later a loss in the task that failed the run has been seen (see loss-aware-port.ts)
-      if (this.#watchingDevice) await yieldToEventLoop();
-      if (this.#deviceLost) await new Promise<never>(() => undefined);
+      if (await this.#lostNow()) await new Promise<never>(() => undefined);
       throw error;
     }
   }
 
+  /**
+   * Whether the WebGPU device is lost, asked after a run failed. The failure and the `device.lost` notice come back
+   * from the GPU process in either order, so one task of waiting is not enough (CI saw the loss arrive later): a
+   * `onSubmittedWorkDone()` round trip is answered after any loss that caused the failure, and `device.lost` wins the
+   * race when the lost device never answers. The timer only bounds a GPU that hangs, so the error is not held for ever.
+   */
+  async #lostNow(): Promise<boolean> {
+    const device = this.#device;
+    if (!this.#watchingDevice || device === undefined) return this.#deviceLost;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      device.lost,
+      device.queue.onSubmittedWorkDone().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, LOSS_PROBE_LIMIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    await yieldToEventLoop(); // the `device.lost` handler in `#watchDevice` has run
+    return this.#deviceLost;
+  }
+
   /** The stage's out-port: on WebGPU its error messages wait to see whether the device was lost. */
   #out(port: PortLike): PortLike {
-    return this.#watchingDevice ? lossAwarePort(port, () => this.#deviceLost) : port;
+    return this.#watchingDevice ? lossAwarePort(port, () => this.#lostNow()) : port;
   }
 
   /** LM stage: runs a request (ports are transferred by the caller). */

@@ -293,13 +293,16 @@ export interface TtsPageApi {
   ): Promise<Attempt<number[]>>;
   /** Synthesises; aborts before the call, on the next task after it (the LM is at work), or at the first audio. */
   trySynthesize(text: string, seed: number, abortOn?: 'before' | 'started' | 'first-audio'): Promise<Attempt<number[]>>;
-  /** Starts a stream, terminates the `role` worker after its first chunk, reports what the pending and a later call got. */
+  /**
+   * Starts a stream, terminates the `role` worker (or loses its WebGPU device) after its first chunk, reports what the
+   * pending call and a later `synthesize(laterText)` (default: `text`) got, with the later call's samples.
+   */
   killWorkerDuringStream(
     role: 'lm' | 'flow' | 'vocoder',
     text: string,
     seed: number,
-    how?: 'terminate' | 'lose-device',
-  ): Promise<WorkerLoss>;
+    options?: { readonly how?: 'terminate' | 'lose-device'; readonly laterText?: string },
+  ): Promise<WorkerLoss & { laterSamples: number[] }>;
   /** Sessions created so far by the page's LM, flow and vocoder workers (announced by the test bundles). */
   sessionsCreated(): number;
   /** Entries in the library's model cache. */

@@ -399,7 +399,7 @@ const api: TtsPageApi = {
     });
   },
 
-  async killWorkerDuringStream(role, text, seed, how = 'terminate') {
+  async killWorkerDuringStream(role, text, seed, { how = 'terminate', laterText = text } = {}) {
     const t = need();
     const killed = created.get(`tts-${role}`)?.at(-1);
     if (killed === undefined) throw new Error(`no ${role} worker`);
@@ -417,7 +417,7 @@ const api: TtsPageApi = {
     const pending = await attempt(async () => {
       for (let s = await stream.next(); s.done !== true; s = await stream.next());
     });
-    const later = await attempt(() => t.synthesize(text, { voice: voice as VoiceProfile, seed }));
+    const later = await attempt(() => t.synthesize(laterText, { voice: voice as VoiceProfile, seed }));
     offRecovered();
     return {
       firstWhileHeld,
@@ -425,6 +425,7 @@ const api: TtsPageApi = {
       message: pending.ok ? '' : pending.message,
       later: later.ok ? 'resolved' : later.code,
       laterMessage: later.ok ? '' : later.message,
+      laterSamples: later.ok ? Array.from(later.value.samples) : [],
       recovered,
     };
   },
