@@ -16,6 +16,7 @@ export type { AudioChunk } from './request/chunks.ts';
 export type { RequestMetrics } from './request/metrics.ts';
 export { MAX_SEED } from './request/options.ts';
 export type { RequestOptions, SamplingOptions, StreamingOptions, SynthesisOptions } from './request/options.ts';
+export type { ScheduleOptions } from './request/schedule.ts';
 export type { PerStage, Placement, StagePlace } from './request/placement.ts';
 export type { SegmentResult, SynthesisResult } from './request/result.ts';
 export type { TextInput } from './request/text-input.ts';

@@ -201,6 +201,14 @@ export class ChunkPolicy {
     return this.#index;
   }
 
+  /**
+   * Tokens the LM must have produced for the next non-final chunk to run: its boundary plus the look-ahead (the
+   * final chunk runs on whatever there is once the LM has finished). What a producer must be allowed to reach.
+   */
+  get tokensNeeded(): number {
+    return this.#nextBoundary() + this.#o.lookahead;
+  }
+
   #nextHop(hop: number): number {
     return Math.min(this.#o.maxTokenHop, hop * this.#o.hopScale);
   }

@@ -265,7 +265,17 @@ export class FlowStream {
 
   /** Whether {@link FlowStream.next} would produce a chunk now. */
   get ready(): boolean {
-    return this.#failed === undefined && this.#policy.plan(this.#tokens.length, this.#ended) !== undefined;
+    return this.peek() !== undefined;
+  }
+
+  /** The call {@link FlowStream.next} would run now (before running it), or `undefined`. */
+  peek(): FlowChunkPlan | undefined {
+    return this.#failed === undefined ? this.#policy.plan(this.#tokens.length, this.#ended) : undefined;
+  }
+
+  /** Tokens the stream needs for its next non-final chunk (see {@link ChunkPolicy.tokensNeeded}). */
+  get tokensNeeded(): number {
+    return this.#policy.tokensNeeded;
   }
 
   /**

@@ -13,6 +13,7 @@ import { EOS_RULES, RAS_VARIANTS } from '../models/lm/sampler.ts';
 import type { FinalChunkAttention, FlowSteps } from '../models/token2wav.ts';
 import { FINAL_CHUNK_ATTENTIONS } from '../models/token2wav.ts';
 import type { VoiceProfile } from '../models/voice/voice-profile.ts';
+import type { ScheduleOptions } from './schedule.ts';
 
 /**
  * Largest seed: the vocoder noise is drawn from `Xoshiro128(seed + 1)`, so `seed + 1` must still be a safe integer.
@@ -88,6 +89,13 @@ export interface SynthesisOptions {
    * chunks, from the kept caches (cheap, a documented deviation from upstream). @defaultValue 'full'
    */
   readonly finalChunkAttention?: FinalChunkAttention;
+  /**
+   * Streaming only: how the flow paces the LM when they share few cores (see {@link ScheduleOptions}). `true` or
+   * absent: priority to the flow until the first chunk is out, then the LM at most `lmLeadTokens` (100) ahead of the
+   * flow; `false`: the LM runs freely. Changes timing only: the same seed gives the same tokens and audio.
+   * @defaultValue true
+   */
+  readonly schedule?: boolean | ScheduleOptions;
   /** Cancels the request; rejects (or ends the iteration) with the signal's reason. */
   readonly signal?: AbortSignal;
 }
@@ -117,6 +125,15 @@ const STREAMING_KEYS: Readonly<Record<keyof StreamingOptions, Check>> = {
   contextTokens: isNumber,
   minHop: isNumber,
   firstChunkFlowSteps: (value, name) => checkFlowSteps(value, name),
+};
+
+const SCHEDULE_KEYS: Readonly<Record<keyof ScheduleOptions, Check>> = {
+  firstAudioPriority: isBoolean,
+  lmLeadTokens: (value, name) => {
+    if (value !== Infinity && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0)) {
+      throw invalidInput(`${name} must be an integer ≥ 0 or Infinity, got ${describe(value)}.`, { [name]: value });
+    }
+  },
 };
 
 const REQUEST_KEYS: Readonly<Record<keyof RequestOptions, Check>> = {
@@ -168,6 +185,9 @@ const REQUEST_KEYS: Readonly<Record<keyof RequestOptions, Check>> = {
   },
   finalChunkAttention: (value, name) => {
     oneOf(value, name, FINAL_CHUNK_ATTENTIONS);
+  },
+  schedule: (value, name, mode) => {
+    if (typeof value !== 'boolean') checkObject(value, name, SCHEDULE_KEYS, mode);
   },
   signal: (value, name) => {
     const signal = value as Partial<AbortSignal> | null;

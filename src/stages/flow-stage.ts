@@ -7,6 +7,7 @@ import { now } from '../base/clock.ts';
 import type { JobOptions, RequestMode } from '../request/options.ts';
 import { chunkPolicyOptions, streamFlowSteps } from '../request/options.ts';
 import { flowPromptFor } from '../request/mode.ts';
+import { resolveSchedule } from '../request/schedule.ts';
 import { deserializeError, serializeError } from '../errors.ts';
 import type { Mel } from '../models/flow/flow-matcher.ts';
 import { FlowMatcher } from '../models/flow/flow-matcher.ts';
@@ -17,8 +18,9 @@ import type { Device, Dtype } from '../base/stages.ts';
 import type { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule } from '../runtime/ort.ts';
 import { receive, send } from './port-queue.ts';
-import type { MelMessage, PortLike, TokenMessage } from './protocol.ts';
+import type { MelMessage, PortLike, TokenCredit, TokenMessage } from './protocol.ts';
 import { RequestRegistry } from './requests.ts';
+import { LmCredit } from './lm-credit.ts';
 
 /** The flow's view of a voice (structured-clone safe). */
 export interface FlowVoice {
@@ -33,7 +35,10 @@ export interface FlowJob {
   readonly voice: FlowVoice;
   /** Offline: one full-attention decode per segment. Streaming: the chunk policy. */
   readonly mode: RequestMode;
-  /** The request's options (the flow reads `speed`, `streaming`, `flowSteps`, `incrementalFlow`, `flowCacheMB`, `finalChunkAttention`). */
+  /**
+   * The request's options (the flow reads `speed`, `streaming`, `flowSteps`, `incrementalFlow`, `flowCacheMB`,
+   * `finalChunkAttention`, and `schedule` to pace the LM).
+   */
   readonly options: JobOptions;
 }
 
@@ -76,6 +81,10 @@ export class FlowStage {
     const { requestId, options } = job;
     const signal = this.#requests.open(requestId);
     const prompt = flowPromptFor(job.voice);
+    // the LM's pacing: credits go back over the token port (lm-credit.ts)
+    const credit = new LmCredit(resolveSchedule(options.schedule), ({ consumed, limit }) => {
+      send(tokenPort, { type: 'credit', requestId, consumed, limit } satisfies TokenCredit);
+    });
     let stream: FlowStream | undefined;
     let offlineTokens: number[] = [];
     let segment = 0;
@@ -102,12 +111,27 @@ export class FlowStage {
         data,
       );
     };
-    const drain = async (): Promise<void> => {
-      for (let chunk = await stream?.next(signal); chunk !== undefined; chunk = await stream?.next(signal)) {
+    const newStream = (): FlowStream =>
+      new FlowStream(this.flow, prompt, {
+        policy: chunkPolicyOptions(options.streaming),
+        steps: streamFlowSteps(options),
+        ...(this.incremental === undefined || options.incrementalFlow === false
+          ? {}
+          : { incremental: this.incremental }),
+        ...(options.flowCacheMB === undefined ? {} : { maxCacheBytes: options.flowCacheMB * 2 ** 20 }),
+        ...(options.finalChunkAttention === undefined ? {} : { finalChunkAttention: options.finalChunkAttention }),
+      });
+    const drain = async (current: FlowStream): Promise<void> => {
+      for (let call = current.peek(); call !== undefined; call = current.peek()) {
+        credit.start(call);
+        const chunk = await current.next(signal);
+        if (chunk === undefined) return; // peek() said it would run: not reached
         emit(chunk.mel, chunk.index, chunk.final, false, chunk.flowMs);
+        credit.done(current); // after the mel: the vocoder hears of the chunk before the LM may compete with it
       }
     };
     try {
+      credit.open(job.mode === 'stream' ? newStream().tokensNeeded : Infinity);
       for await (const message of receive<TokenMessage>(tokenPort, signal)) {
         signal.throwIfAborted();
         if (message.type === 'error') throw deserializeError(message.error);
@@ -115,33 +139,22 @@ export class FlowStage {
         if (message.type === 'segment') {
           segment = message.segment;
           finalSegment = message.final;
+          credit.segment();
           post(message);
           offlineTokens = [];
-          stream =
-            job.mode === 'stream'
-              ? new FlowStream(this.flow, prompt, {
-                  policy: chunkPolicyOptions(options.streaming),
-                  steps: streamFlowSteps(options),
-                  ...(this.incremental === undefined || options.incrementalFlow === false
-                    ? {}
-                    : { incremental: this.incremental }),
-                  ...(options.flowCacheMB === undefined ? {} : { maxCacheBytes: options.flowCacheMB * 2 ** 20 }),
-                  ...(options.finalChunkAttention === undefined
-                    ? {}
-                    : { finalChunkAttention: options.finalChunkAttention }),
-                })
-              : undefined;
+          stream = job.mode === 'stream' ? newStream() : undefined;
         } else if (message.type === 'tokens') {
+          credit.received(message.ids.length);
           if (stream !== undefined) {
             stream.push(message.ids);
-            await drain();
+            await drain(stream);
           } else offlineTokens.push(...message.ids);
         } else {
           // segment-end: the LM's tokens and figures travel along with the audio; then flush the segment
           post(message);
           if (stream !== undefined) {
             stream.end();
-            await drain();
+            await drain(stream);
           } else if (offlineTokens.length > 0) {
             const start = now();
             const decoded = await this.flow.decode(prompt, offlineTokens, {
@@ -162,6 +175,7 @@ export class FlowStage {
       post({ type: 'error', requestId, error: serializeError(signal.aborted ? signal.reason : error) });
     } finally {
       this.#requests.close(requestId);
+      credit.release(); // an LM still running must not wait for a flow that has stopped reading
       tokenPort.close();
       melPort.close(); // already posted messages are still delivered
     }

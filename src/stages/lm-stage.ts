@@ -8,6 +8,7 @@ import type { LmVoice } from '../request/mode.ts';
 import type { JobOptions } from '../request/options.ts';
 import { samplingOptions } from '../request/options.ts';
 import { checkSegmentRoom } from '../request/limits.ts';
+import { resolveSchedule } from '../request/schedule.ts';
 import type { ModelConstants } from '../loader/manifest.ts';
 import { TextIdStream } from '../request/text-stream.ts';
 import { now } from '../base/clock.ts';
@@ -21,6 +22,8 @@ import { CosyVoiceTokenizer } from '../text/index.ts';
 import { receive, send } from './port-queue.ts';
 import type { PortLike, TextMessage, TokenMessage } from './protocol.ts';
 import { RequestRegistry } from './requests.ts';
+import type { TokenGate } from './token-gate.ts';
+import { gateOnPort } from './token-gate.ts';
 
 /** One request for the LM stage. `text` for a whole text; omit it for a text stream arriving on `textPort`. */
 export interface LmJob {
@@ -28,6 +31,13 @@ export interface LmJob {
   readonly text?: string;
   readonly voice: LmVoice;
   readonly options: JobOptions;
+}
+
+/** Where a request's tokens go: the token port, the gate pacing them (`schedule`), the request's signal. */
+interface TokenOutput {
+  readonly port: PortLike;
+  readonly gate: TokenGate;
+  readonly signal: AbortSignal;
 }
 
 /** Text front-end + LM for one realm. */
@@ -70,10 +80,13 @@ export class LmStage {
   async run(job: LmJob, tokenPort: PortLike, textPort?: PortLike): Promise<void> {
     const { requestId } = job;
     const signal = this.#requests.open(requestId);
+    // paced requests wait for the flow's credits before each LM call (the flow grants nothing but Infinity offline)
+    const gate = gateOnPort(tokenPort, resolveSchedule(job.options.schedule) !== undefined);
     try {
       const rng = new Xoshiro128(job.options.seed);
-      if (job.text !== undefined) await this.#runText(job, job.text, rng, tokenPort, signal);
-      else if (textPort !== undefined) await this.#runStream(job, textPort, rng, tokenPort, signal);
+      const out = { port: tokenPort, gate, signal };
+      if (job.text !== undefined) await this.#runText(job, job.text, rng, out);
+      else if (textPort !== undefined) await this.#runStream(job, textPort, rng, out);
       else throw new TypeError('an LM job needs text or a text port');
       send(tokenPort, { type: 'end', requestId } satisfies TokenMessage);
     } catch (error) {
@@ -86,7 +99,8 @@ export class LmStage {
     }
   }
 
-  async #runText(job: LmJob, text: string, rng: Xoshiro128, port: PortLike, signal: AbortSignal): Promise<void> {
+  async #runText(job: LmJob, text: string, rng: Xoshiro128, out: TokenOutput): Promise<void> {
+    const { port, gate, signal } = out;
     const o = job.options;
     const segments = prepareSegments(text, this.tokenizer, {
       ...(o.normalize === undefined ? {} : { normalize: o.normalize }),
@@ -104,21 +118,26 @@ export class LmStage {
         final: last,
       } satisfies TokenMessage);
       const start = now();
+      const waited = gate.waitedMs;
       const result = await this.lm.generate(lmRequestFor(ids, job.voice, o, this.tokenizer), {
         rng,
         signal,
         ...samplingOptions(o),
+        beforeStep: () => gate.ready(signal),
         onToken: (token) => {
           const batch = Int32Array.of(token);
           send(port, { type: 'tokens', requestId: job.requestId, segment, ids: batch } satisfies TokenMessage, batch);
+          gate.sent();
         },
       });
-      const end = { ids: result.tokens.slice(), lmMs: now() - start }; // a copy: a view would clone its whole buffer
+      // a copy (a view would clone its whole buffer); the LM's time without its waits for the flow
+      const end = { ids: result.tokens.slice(), lmMs: now() - start - (gate.waitedMs - waited) };
       send(port, { type: 'segment-end', requestId: job.requestId, segment, ...end } satisfies TokenMessage);
     }
   }
 
-  async #runStream(job: LmJob, textPort: PortLike, rng: Xoshiro128, port: PortLike, signal: AbortSignal) {
+  async #runStream(job: LmJob, textPort: PortLike, rng: Xoshiro128, out: TokenOutput) {
+    const { port, gate, signal } = out;
     const o = job.options;
     if (o.instruct !== undefined) throw invalidInput('instruct is not supported with streamed text input.');
     const ids = new TextIdStream(this.tokenizer, {
@@ -135,6 +154,7 @@ export class LmStage {
         signal,
         maxFinalSteps: () => Math.max(1, ids.totalIds()) * this.constants.sampling.maxTokenTextRatio,
         ...samplingOptions(o),
+        beforeStep: () => gate.ready(signal),
         onToken: (token) => {
           const batch = Int32Array.of(token);
           send(
@@ -142,10 +162,12 @@ export class LmStage {
             { type: 'tokens', requestId: job.requestId, segment: 0, ids: batch } satisfies TokenMessage,
             batch,
           );
+          gate.sent();
         },
       },
     );
-    const end = { ids: result.tokens.slice(), lmMs: now() - start }; // a copy: a view would clone its whole buffer
+    // a copy (a view would clone its whole buffer); the LM's time without its waits for the flow
+    const end = { ids: result.tokens.slice(), lmMs: now() - start - gate.waitedMs };
     send(port, { type: 'segment-end', requestId: job.requestId, segment: 0, ...end } satisfies TokenMessage);
   }
 

@@ -3,6 +3,7 @@
  * travel over MessagePorts with transferred buffers, so LM decoding overlaps flow and vocoding).
  *
  *   main ──text──▶ LM stage ──tokens──▶ flow stage ──mel──▶ vocoder stage ──pcm──▶ main
+ *                           ◀──credit──
  *                                                                          └──pcm──▶ worklet (speak: ring / data port)
  *
  * One envelope: every message between stages carries the request id, the segment messages travel unchanged from the
@@ -49,6 +50,18 @@ export type TokenMessage =
   | (Envelope & { readonly type: 'tokens'; readonly segment: number; readonly ids: Int32Array })
   | SegmentEnd
   | Ending;
+
+/**
+ * The flow's ack (flow stage → LM stage, back over the token port) when the request is paced (`schedule`): it has
+ * taken `consumed` of the request's tokens into its calls, and the LM may have sent up to `limit` tokens before its
+ * next LM call. Counts are request totals (all segments), `limit` only grows; `Infinity` releases the LM (offline
+ * requests, a flow that has stopped reading). See `lm-credit.ts` and `token-gate.ts`.
+ */
+export interface TokenCredit extends Envelope {
+  readonly type: 'credit';
+  readonly consumed: number;
+  readonly limit: number;
+}
 
 /** Mel chunks (flow stage → vocoder stage); `data` is channel-major `[bins][frames]`. */
 export type MelMessage =

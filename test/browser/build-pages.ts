@@ -12,14 +12,17 @@ import { PAGES_DIR, ROOT } from './server.ts';
 /** Directory of the page sources. */
 export const PAGES_SRC = join(ROOT, 'test/browser/pages');
 
-/** Builds all pages into {@link PAGES_DIR}; returns the entry names. */
-export async function buildPages(): Promise<string[]> {
-  const entries = readdirSync(PAGES_SRC)
+/**
+ * Builds all pages of `srcDir` into `outDir` (by default the test pages into {@link PAGES_DIR}; the browser benchmark
+ * builds its own); returns the entry names.
+ */
+export async function buildPages(srcDir = PAGES_SRC, outDir = PAGES_DIR): Promise<string[]> {
+  const entries = readdirSync(srcDir)
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && file !== 'api.ts')
-    .map((file) => join(PAGES_SRC, file));
+    .map((file) => join(srcDir, file));
   await build({
     entryPoints: entries,
-    outdir: PAGES_DIR,
+    outdir: outDir,
     bundle: true,
     format: 'esm',
     platform: 'browser',

@@ -77,6 +77,11 @@ export interface DecodeOptions {
   readonly onToken?: (token: number, index: number) => void;
   /** Called after every LM call, before the token is acted on. */
   readonly onStep?: (record: LmStepRecord) => void;
+  /**
+   * Awaited before every LM call: lets the consumer of the tokens hold the LM back (backpressure; the pipeline's
+   * `stages/token-gate.ts`). It should reject with the signal's reason when the signal aborts while it waits.
+   */
+  readonly beforeStep?: () => Promise<void>;
 }
 
 /** Options of {@link decodeUnistream}. */
@@ -163,7 +168,7 @@ export async function decodeUnistream(
   step: LmStepFn,
   options: UnistreamDecodeOptions,
 ): Promise<DecodeResult> {
-  const { signal, sampler, onToken, onStep } = options;
+  const { signal, sampler, onToken, onStep, beforeStep } = options;
   const yielding = options.yieldBetweenSteps ?? true;
   const vocab = options.tokens.speechTokenSize + 3;
   const stopIds = new Set(options.tokens.stopIds);
@@ -171,6 +176,7 @@ export async function decodeUnistream(
   let segments = input.segments;
   let position = 0;
   for (let call = 0; call < input.maxLen; call++) {
+    await beforeStep?.();
     await yieldAndCheck(signal, yielding);
     const logits = await step(segments, position, signal);
     throwIfAborted(signal);
@@ -203,7 +209,7 @@ export async function decodeBistream(
   step: LmStepFn,
   options: BistreamDecodeOptions,
 ): Promise<BistreamDecodeResult> {
-  const { signal, sampler, onToken, onStep } = options;
+  const { signal, sampler, onToken, onStep, beforeStep } = options;
   const yielding = options.yieldBetweenSteps ?? true;
   // A function is evaluated when the final phase starts (e.g. a cap proportional to all the text received).
   const finalCap = (): number | undefined => {
@@ -250,6 +256,7 @@ export async function decodeBistream(
       if (instruction.phase === 'final' && maxFinal !== undefined && finalCalls >= maxFinal) {
         return result(emitted, machine, 'max-length', calls);
       }
+      await beforeStep?.();
       await yieldAndCheck(signal, yielding);
       const logits = await step(instruction.segments, instruction.position, signal);
       throwIfAborted(signal);

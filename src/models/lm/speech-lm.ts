@@ -125,6 +125,8 @@ export interface LmSamplingOptions {
   readonly onStep?: (record: LmStepRecord) => void;
   /** See {@link DecodeOptions.yieldBetweenSteps} (benchmarks only). @defaultValue true */
   readonly yieldBetweenSteps?: boolean;
+  /** Awaited before every LM call (backpressure; see {@link DecodeOptions.beforeStep}). */
+  readonly beforeStep?: () => Promise<void>;
 }
 
 /** Options of {@link SpeechLm.generate}. */
@@ -442,12 +444,14 @@ function callbacks(options: LmSamplingOptions): {
   onToken?: (token: number, index: number) => void;
   onStep?: (record: LmStepRecord) => void;
   yieldBetweenSteps?: boolean;
+  beforeStep?: () => Promise<void>;
 } {
   return {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.yieldBetweenSteps === undefined ? {} : { yieldBetweenSteps: options.yieldBetweenSteps }),
     ...(options.onToken === undefined ? {} : { onToken: options.onToken }),
     ...(options.onStep === undefined ? {} : { onStep: options.onStep }),
+    ...(options.beforeStep === undefined ? {} : { beforeStep: options.beforeStep }),
   };
 }
 

@@ -78,4 +78,22 @@ describe('validateRequestOptions', () => {
     expect(failure({ speed: 1.25 }, 'stream').message).toContain('only supported by synthesize()');
     expect(failure({ speed: 9 }).message).toContain('[0.5, 2]');
   });
+
+  it('checks the LM pacing (schedule): a boolean or known keys with an integer lead ≥ 0 or Infinity', () => {
+    for (const ok of [true, false, {}, { lmLeadTokens: 0 }, { lmLeadTokens: Infinity, firstAudioPriority: false }]) {
+      expect(() => {
+        validateRequestOptions({ schedule: ok }, 'stream');
+      }).not.toThrow();
+    }
+    expect(failure({ schedule: { lmLeadToken: 50 } }, 'stream').message).toContain('Did you mean "lmLeadTokens"?');
+    for (const bad of [-1, 2.5, NaN, '100', null]) {
+      expect(failure({ schedule: { lmLeadTokens: bad } }, 'stream').message).toContain(
+        'options.schedule.lmLeadTokens must be an integer ≥ 0 or Infinity',
+      );
+    }
+    expect(failure({ schedule: { firstAudioPriority: 1 } }, 'stream').message).toContain(
+      'options.schedule.firstAudioPriority must be true or false',
+    );
+    expect(failure({ schedule: 'off' }, 'stream').message).toContain('options.schedule must be an object');
+  });
 });
