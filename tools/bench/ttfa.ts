@@ -1,6 +1,6 @@
 /**
  * `npx tsx tools/bench/ttfa.ts [--model build/full-size-package] [--lm int8] [--flow int8] [--threads 2] [--runs 2]
- * [--json FILE]`
+ * [--resolve-chunks 6] [--seconds 60] [--flow-cache-mb 1024] [--json FILE]`
  *
  * Time to first audio of `Engine.stream()` on the full-size random-weight package (the real model's shapes, so its
  * compute; build it with `.venv/bin/python -m tools.fixtures.full_size`), for the streaming schedules side by side in
@@ -11,19 +11,26 @@
  * HiFT take turns, whereas in the browser they overlap in their workers, so this is an upper bound of the browser's
  * TTFA on the same CPU.
  *
- * Per schedule it also measures the flow alone (a `FlowStream` over random tokens, as long as 60 s or the noise
+ * Per schedule it also measures the flow alone (a `FlowStream` over random tokens, as long as `--seconds` or the noise
  * buffer allows): the incremental flow's time per chunk (`chunkFlowMs`; `chunkCostRatio` = last non-final chunk /
  * second chunk, both of `tokenHop` new tokens: the hops are held at `tokenHop` here so the ratio shows the growth with
- * the prefix, not the hop), and the voice's prompt cache (MB, one-time build ms). `--json FILE` writes
- * `{ schedules: [{ name, ttfaMs: { baseline, cached }, ttfaRatio, chunkFlowMs, chunkCostRatio, promptCacheMB,
- * promptCacheBuildMs }] }` (ratios cached / baseline). Absolute times on these shared 2-core machines are indicative,
- * the ratios are the point.
+ * the prefix, not the hop), and the voice's prompt cache (MB, one-time build ms). The stream's caches are capped by
+ * `--flow-cache-mb` (the request option `flowCacheMB`, prompt cache included; default the library's 1024): a chunk
+ * starting within the first `exactStreamSeconds` of the stream's audio is exact, a later one is solved on a window
+ * (`IncrementalFlow.windowPrefix`: an approximation), so its time is that of the bounded-memory stream;
+ * `streamCacheMBPerSecond` is what an exact stream's caches grow by per second of audio. The re-solving stream it is
+ * compared with (`baselineChunkFlowMs`, printed) is timed for its first `--resolve-chunks` chunks only: each of its
+ * chunks re-solves prompt ⊕ all tokens, so 60 s of them take hours on 2 cores. `--json FILE` writes
+ * `{ schedules: [{ name, ttfaMs: { baseline, cached }, ttfaRatio, chunkFlowMs, baselineChunkFlowMs, chunkCostRatio,
+ * promptCacheMB, promptCacheBuildMs, streamCacheMBPerSecond, exactStreamSeconds }] }` (ratios cached / baseline).
+ * `--runs 0` measures the flow alone (no TTFA, `ttfaMs` null).
+ * Absolute times on these shared 2-core machines are indicative, the ratios are the point.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { Engine } from '../../src/engine/engine.ts';
 import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
-import { IncrementalFlow } from '../../src/models/flow/incremental-flow.ts';
+import { DEFAULT_FLOW_CACHE_BYTES, IncrementalFlow } from '../../src/models/flow/incremental-flow.ts';
 import { Xoshiro128 } from '../../src/models/lm/rng.ts';
 import { FlowStream } from '../../src/models/token2wav.ts';
 import type { StreamingOptions } from '../../src/request/options.ts';
@@ -39,6 +46,9 @@ const { values } = parseArgs({
     flow: { type: 'string', default: 'int8' },
     threads: { type: 'string', default: '2' },
     runs: { type: 'string', default: '2' },
+    'resolve-chunks': { type: 'string', default: '6' },
+    seconds: { type: 'string', default: '60' },
+    'flow-cache-mb': { type: 'string', default: String(DEFAULT_FLOW_CACHE_BYTES / 2 ** 20) },
     json: { type: 'string' },
   },
 });
@@ -51,6 +61,7 @@ const chunk = pkg.manifest.config.flow.chunkTokens;
 const pad = Math.ceil(PROMPT_TOKENS / chunk) * chunk - PROMPT_TOKENS;
 
 const flowDtype = values.flow as Dtype;
+const maxCacheBytes = Number(values['flow-cache-mb']) * 2 ** 20;
 const voice = syntheticVoice(pkg);
 const text = 'The quick brown fox jumps over the lazy dog near the quiet river bank today.';
 
@@ -66,6 +77,8 @@ interface FlowFigures {
   readonly chunkCostRatio: number;
   readonly promptCacheMB: number;
   readonly promptCacheBuildMs: number;
+  readonly streamCacheMBPerSecond: number;
+  readonly exactStreamSeconds: number;
 }
 
 /** The flow alone: per-chunk time with and without the incremental flow, and the prompt cache's size and build time. */
@@ -83,27 +96,43 @@ async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
     const promptCacheBuildMs = now() - buildStart;
     if (steps.firstChunk !== undefined) await incremental.promptPrefix(voice, steps.firstChunk);
     const rng = new Xoshiro128(7);
-    const count = Math.min(60 * pkg.manifest.config.tokenFrameRate, noiseFrames / tokenMelRatio - PROMPT_TOKENS);
+    const { tokenFrameRate } = pkg.manifest.config;
+    const count = Math.min(Number(values.seconds) * tokenFrameRate, noiseFrames / tokenMelRatio - PROMPT_TOKENS);
     const tokens = Array.from({ length: count }, () =>
       Math.floor(rng.uniform() * pkg.manifest.config.llm.speechTokenSize),
     );
-    const perChunk = async (withCache: boolean): Promise<number[]> => {
+    const perChunk = async (withCache: boolean, maxChunks = Infinity): Promise<number[]> => {
       const policy = { ...chunkPolicyOptions(streaming), maxTokenHop: pkg.manifest.config.streaming.tokenHop };
-      const stream = new FlowStream(flow, voice, { policy, steps, ...(withCache ? { incremental } : {}) });
+      const stream = new FlowStream(flow, voice, {
+        policy,
+        steps,
+        maxCacheBytes,
+        ...(withCache ? { incremental } : {}),
+      });
       stream.push(tokens);
       stream.end();
       const ms: number[] = [];
-      for (let c = await stream.next(); c !== undefined && !c.final; c = await stream.next()) ms.push(c.flowMs);
+      for (let c = await stream.next(); c !== undefined && !c.final && ms.length < maxChunks; c = await stream.next()) {
+        ms.push(c.flowMs);
+      }
       return ms;
     };
     const chunkFlowMs = await perChunk(true);
-    const baselineChunkFlowMs = await perChunk(false);
+    const baselineChunkFlowMs = await perChunk(false, Number(values['resolve-chunks']));
+    const framesPerSecond = tokenFrameRate * tokenMelRatio;
+    const perFrame = incremental.cacheBytes(1, prefix.steps) - incremental.cacheBytes(0, prefix.steps);
+    // frames the budget holds (whole chunks, prompt chunks included): a chunk starting before them is solved exactly
+    const chunkFrames = incremental.chunkFrames;
+    const heldFrames = Math.floor((maxCacheBytes - incremental.cacheBytes(0, prefix.steps)) / perFrame);
+    const exactFrames = Math.floor(heldFrames / chunkFrames) * chunkFrames - PROMPT_TOKENS * tokenMelRatio;
     return {
       chunkFlowMs,
       baselineChunkFlowMs,
       chunkCostRatio: (chunkFlowMs.at(-1) ?? NaN) / (chunkFlowMs[1] ?? NaN),
       promptCacheMB: incremental.cacheBytes(prefix.frames, prefix.steps) / 2 ** 20,
       promptCacheBuildMs,
+      streamCacheMBPerSecond: (perFrame * framesPerSecond) / 2 ** 20,
+      exactStreamSeconds: Math.min(count / tokenFrameRate, Math.max(0, exactFrames / framesPerSecond)),
     };
   } finally {
     await Promise.all([incremental.release(), flow.release()]);
@@ -116,12 +145,16 @@ for (const [name, streaming] of schedules) {
   console.error(`bench: flow of ${name} done`);
 }
 
+const runs = Number(values.runs);
 const t = now();
-const engine = await Engine.create(pkg, ort, {
-  device: 'wasm',
-  dtype: { lm: values.lm as Dtype, flow: values.flow as Dtype, vocoder: 'fp32' },
-});
-console.error(`bench: engine ready in ${((now() - t) / 1000).toFixed(1)} s`);
+const engine =
+  runs > 0
+    ? await Engine.create(pkg, ort, {
+        device: 'wasm',
+        dtype: { lm: values.lm as Dtype, flow: values.flow as Dtype, vocoder: 'fp32' },
+      })
+    : undefined;
+if (engine !== undefined) console.error(`bench: engine ready in ${((now() - t) / 1000).toFixed(1)} s`);
 
 /** Milliseconds to the first chunk and its length; the request is cancelled after it. */
 async function firstChunk(
@@ -129,6 +162,7 @@ async function firstChunk(
   seed: number,
   incrementalFlow = true,
 ): Promise<{ ms: number; audioS: number }> {
+  if (engine === undefined) throw new Error('no engine (--runs 0)');
   const start = now();
   for await (const c of engine.stream(text, { voice, seed, streaming, incrementalFlow })) {
     return { ms: now() - start, audioS: c.samples.length / sr };
@@ -136,14 +170,14 @@ async function firstChunk(
   throw new Error('no audio');
 }
 
-await firstChunk({ firstHop: pad, firstChunkFlowSteps: 1 }, 0); // warm-up (first-run kernel setup)
+if (runs > 0) await firstChunk({ firstHop: pad, firstChunkFlowSteps: 1 }, 0); // warm-up (first-run kernel setup)
 const rows: Array<Record<string, string | number>> = [];
 const entries: Array<Record<string, unknown>> = [];
 for (const [name, streaming] of schedules) {
-  await firstChunk(streaming, 0); // builds the voice's prompt caches for this schedule's step counts
+  if (runs > 0) await firstChunk(streaming, 0); // builds the voice's prompt caches for this schedule's step counts
   const best = { baseline: Infinity, cached: Infinity };
   let audioS = 0;
-  for (let run = 0; run < Number(values.runs); run++) {
+  for (let run = 0; run < runs; run++) {
     // the same seeds for both paths, alternating, so machine load drifts over both alike
     const baseline = await firstChunk(streaming, run + 1, false);
     const cached = await firstChunk(streaming, run + 1, true);
@@ -162,15 +196,19 @@ for (const [name, streaming] of schedules) {
     'chunk cost last/2nd': flow?.chunkCostRatio ?? NaN,
     'prompt cache MB': flow?.promptCacheMB ?? NaN,
     'cache build ms': flow?.promptCacheBuildMs ?? NaN,
+    'stream cache MB/s': flow?.streamCacheMBPerSecond ?? NaN,
   });
   entries.push({
     name,
-    ttfaMs: { baseline: best.baseline, cached: best.cached },
+    ttfaMs: runs > 0 ? { baseline: best.baseline, cached: best.cached } : null,
     ttfaRatio,
     chunkFlowMs: flow?.chunkFlowMs ?? [],
+    baselineChunkFlowMs: flow?.baselineChunkFlowMs ?? [],
     chunkCostRatio: flow?.chunkCostRatio ?? null,
     promptCacheMB: flow?.promptCacheMB ?? null,
     promptCacheBuildMs: flow?.promptCacheBuildMs ?? null,
+    streamCacheMBPerSecond: flow?.streamCacheMBPerSecond ?? null,
+    exactStreamSeconds: flow?.exactStreamSeconds ?? null,
   });
   console.error(`bench: ${name} done`);
 }
@@ -186,11 +224,12 @@ console.table(
 for (const [name, flow] of flowRows) {
   const ms = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join(' ');
   console.log(
-    `flow ms per non-final chunk, ${name}: cached ${ms(flow.chunkFlowMs)} | re-solve ${ms(flow.baselineChunkFlowMs)}`,
+    `flow ms per non-final chunk, ${name}: cached ${ms(flow.chunkFlowMs)} (exact while starting ` +
+      `within ${flow.exactStreamSeconds.toFixed(2)} s, then windowed) | re-solve, first chunks ${ms(flow.baselineChunkFlowMs)}`,
   );
 }
 if (values.json !== undefined) {
   await writeFile(values.json, `${JSON.stringify({ schedules: entries }, null, 2)}\n`);
   console.error(`bench: wrote ${values.json}`);
 }
-await engine.dispose();
+await engine?.dispose();
