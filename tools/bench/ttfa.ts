@@ -1,6 +1,6 @@
 /**
  * `npx tsx tools/bench/ttfa.ts [--model build/full-size-package] [--lm int8] [--flow int8] [--threads 2] [--runs 2]
- * [--resolve-chunks 6] [--seconds 60] [--flow-cache-mb 1024] [--json FILE]`
+ * [--resolve-chunks 6] [--seconds 60] [--flow-cache-mb 1024] [--flow-schedules upstream,pad,pad-5] [--json FILE]`
  *
  * Time to first audio of `Engine.stream()` on the full-size random-weight package (the real model's shapes, so its
  * compute; build it with `.venv/bin/python -m tools.fixtures.full_size`), for the streaming schedules side by side in
@@ -23,7 +23,8 @@
  * chunks re-solves prompt ⊕ all tokens, so 60 s of them take hours on 2 cores. `--json FILE` writes
  * `{ schedules: [{ name, ttfaMs: { baseline, cached }, ttfaRatio, chunkFlowMs, baselineChunkFlowMs, chunkCostRatio,
  * promptCacheMB, promptCacheBuildMs, streamCacheMBPerSecond, exactStreamSeconds }] }` (ratios cached / baseline).
- * `--runs 0` measures the flow alone (no TTFA, `ttfaMs` null).
+ * `--runs 0` measures the flow alone (no TTFA, `ttfaMs` null). `--flow-schedules` picks the schedules whose flow is
+ * measured alone (each takes about half an hour for 60 s on 2 cores); the others get `null` flow figures.
  * Absolute times on these shared 2-core machines are indicative, the ratios are the point.
  */
 import { writeFile } from 'node:fs/promises';
@@ -49,6 +50,7 @@ const { values } = parseArgs({
     'resolve-chunks': { type: 'string', default: '6' },
     seconds: { type: 'string', default: '60' },
     'flow-cache-mb': { type: 'string', default: String(DEFAULT_FLOW_CACHE_BYTES / 2 ** 20) },
+    'flow-schedules': { type: 'string', default: 'upstream,pad,pad-5' },
     json: { type: 'string' },
   },
 });
@@ -65,11 +67,18 @@ const maxCacheBytes = Number(values['flow-cache-mb']) * 2 ** 20;
 const voice = syntheticVoice(pkg);
 const text = 'The quick brown fox jumps over the lazy dog near the quiet river bank today.';
 
-const schedules: Array<[string, StreamingOptions]> = [
-  ['upstream (first chunk 25 + pad tokens, 10 steps)', {}],
-  [`firstHop ${pad} (= pad, same mel)`, { firstHop: pad }],
-  [`firstHop ${pad} + firstChunkFlowSteps 5`, { firstHop: pad, firstChunkFlowSteps: 5 }],
+/** Key (for `--flow-schedules`), name, streaming options. */
+const schedules: Array<[string, string, StreamingOptions]> = [
+  ['upstream', 'upstream (first chunk 25 + pad tokens, 10 steps)', {}],
+  ['pad', `firstHop ${pad} (= pad, same mel)`, { firstHop: pad }],
+  ['pad-5', `firstHop ${pad} + firstChunkFlowSteps 5`, { firstHop: pad, firstChunkFlowSteps: 5 }],
 ];
+const flowSchedules = new Set(values['flow-schedules'].split(','));
+for (const key of flowSchedules) {
+  if (!schedules.some(([k]) => k === key)) {
+    throw new Error(`--flow-schedules: unknown schedule ${key}; known: ${schedules.map(([k]) => k).join(', ')}`);
+  }
+}
 
 interface FlowFigures {
   readonly chunkFlowMs: number[];
@@ -140,7 +149,8 @@ async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
 }
 
 const flowRows = new Map<string, FlowFigures>();
-for (const [name, streaming] of schedules) {
+for (const [key, name, streaming] of schedules) {
+  if (!flowSchedules.has(key)) continue;
   flowRows.set(name, await flowFigures(streaming));
   console.error(`bench: flow of ${name} done`);
 }
@@ -173,7 +183,7 @@ async function firstChunk(
 if (runs > 0) await firstChunk({ firstHop: pad, firstChunkFlowSteps: 1 }, 0); // warm-up (first-run kernel setup)
 const rows: Array<Record<string, string | number>> = [];
 const entries: Array<Record<string, unknown>> = [];
-for (const [name, streaming] of schedules) {
+for (const [, name, streaming] of schedules) {
   if (runs > 0) await firstChunk(streaming, 0); // builds the voice's prompt caches for this schedule's step counts
   const best = { baseline: Infinity, cached: Infinity };
   let audioS = 0;
