@@ -49,6 +49,9 @@ async function settleIsolation(): Promise<void> {
   load.disabled = true;
   setStatus('app-status', 'Preparing the app for offline use…');
   const isolation = await startServiceWorker({
+    onTakingOver: () => {
+      setStatus('app-status', 'Updating to the new version of the app…');
+    },
     onUpdateWaiting: (apply) => {
       $('update').hidden = false;
       $('update-apply').onclick = () => {
@@ -57,7 +60,7 @@ async function settleIsolation(): Promise<void> {
       };
     },
   });
-  if (isolation === 'reloading') return;
+  if (isolation === 'reloading' || isolation === 'updating') return;
   setStatus(
     'app-status',
     isolation === 'isolated'

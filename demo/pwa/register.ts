@@ -21,6 +21,8 @@ export type IsolationState =
   | 'isolated'
   /** It loads itself again now to become isolated: start nothing. */
   | 'reloading'
+  /** A new version waited and now takes over; the page loads itself again under it: start nothing. */
+  | 'updating'
   /** It already tried once and is still not isolated, or has no service worker: it runs without isolation. */
   | 'not-isolated';
 
@@ -28,6 +30,8 @@ export type IsolationState =
 export interface ServiceWorkerHooks {
   /** A new version is installed and waits; `apply()` activates it and reloads the page. */
   readonly onUpdateWaiting: (apply: () => void) => void;
+  /** A version that waited takes over as this page starts; the page reloads under it once it controls the page. */
+  readonly onTakingOver: () => void;
 }
 
 /**
@@ -42,23 +46,15 @@ export async function startServiceWorker(hooks: ServiceWorkerHooks): Promise<Iso
   if (!('serviceWorker' in navigator)) return crossOriginIsolated ? 'isolated' : 'not-isolated';
   const workbox = new Workbox(new URL('sw.js', document.baseURI).href, { scope: './' });
   workbox.addEventListener('waiting', (event) => {
-    void (async () => {
-      // A version that already waited when this page started: this load is the reload that applies it, before
-      // anything plays — unless another window of the app is open (it may be speaking), which only the service
-      // worker can tell. (Sending SKIP_WAITING on `pagehide` instead did not work in Chromium: after a plain reload
-      // the version was still waiting — pwa.browser.test.ts failed with it.)
-      const sw = event.sw;
-      if (event.wasWaitingBeforeRegister === true && sw !== undefined && (await messageSW(sw, APPLY_IF_ALONE)) === true)
-        return;
-      hooks.onUpdateWaiting(() => {
-        workbox.addEventListener('controlling', () => {
-          location.reload();
-        });
-        workbox.messageSkipWaiting();
-      });
-    })();
+    // a version that already waited when this page started is handled after register() below
+    if (event.wasWaitingBeforeRegister !== true) announceUpdate(workbox, hooks);
   });
-  await workbox.register();
+  const registration = await workbox.register();
+  const waiting = registration?.waiting ?? null;
+  if (waiting !== null) {
+    if (await takeOverIfAlone(waiting, hooks)) return 'updating';
+    announceUpdate(workbox, hooks);
+  }
   if (crossOriginIsolated) return 'isolated';
   await navigator.serviceWorker.ready;
   if (retried) return 'not-isolated';
@@ -66,4 +62,43 @@ export async function startServiceWorker(hooks: ServiceWorkerHooks): Promise<Iso
   url.searchParams.set(RETRY_MARKER, '');
   location.replace(url);
   return 'reloading';
+}
+
+/** Tells the user that a new version waits; applying it activates it and reloads the page. */
+function announceUpdate(workbox: Workbox, hooks: ServiceWorkerHooks): void {
+  hooks.onUpdateWaiting(() => {
+    workbox.addEventListener('controlling', () => {
+      location.reload();
+    });
+    workbox.messageSkipWaiting();
+  });
+}
+
+/**
+ * A version that already waited when this page started: the user reloaded (or came back), nothing plays yet, so the
+ * new version takes over now — unless another window of the app is open (it may be speaking), which only the service
+ * worker can tell. Once it controls the page (its activation claims it), the page loads itself again so that the code
+ * that runs is the new version's: the old page must not run under the new worker, whose precache no longer holds the
+ * old page's lazily loaded files.
+ *
+ * Until then the page fetches nothing. Chromium activates the new version once the old worker is idle and stops it
+ * as soon as it is; a request to the old worker after that starts it again with its full 30 s idle timeout, which is
+ * what delayed the activation by half a minute when the favicon's request came late (the favicon is inline in
+ * index.html for that reason).
+ */
+async function takeOverIfAlone(waiting: ServiceWorker, hooks: ServiceWorkerHooks): Promise<boolean> {
+  const controlled = new Promise<void>((resolve) => {
+    navigator.serviceWorker.addEventListener(
+      'controllerchange',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
+  if ((await messageSW(waiting, APPLY_IF_ALONE)) !== true) return false;
+  hooks.onTakingOver();
+  await controlled;
+  location.reload();
+  return true;
 }
