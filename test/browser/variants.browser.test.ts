@@ -1,46 +1,46 @@
 /**
- * The quantised variants in Chromium (issue #9.6). Backend parity: each int8 / q4 graph of the tiny fixture package
+ * The variants in Chromium (issue #9.6). Backend parity: each fp32 / int8 / q4 graph of the tiny fixture package
  * gives the same outputs on the WebGPU EP (SwiftShader's adapter here) as on the WASM EP for the same seeded inputs
  * (pages/variants.ts: one session per graph and EP, one run each). `dtype: 'auto'` on wasm: the public API in Chromium
  * gives the tokens and audio of the Node golden (test/helpers/auto-golden.ts).
  */
 import type { Page } from '@playwright/test';
-import { AUTO_SAMPLE_TOLERANCE, readAutoWasmGolden } from '../helpers/auto-golden.ts';
-import { maxAbsDiff } from '../helpers/npz.ts';
+import { AUTO_SAMPLE_TOLERANCE, readAutoGolden } from '../helpers/auto-golden.ts';
+import { runAutoGolden } from './auto-golden-run.ts';
 import { expect, test } from './fixtures.ts';
 import type { BackendDiff, ParityRequest } from './pages/api.ts';
-import { VOICE } from './tiny-golden.ts';
 
 const GRAPHS = ['embed_speech', 'llm', 'flow_encoder', 'flow_step', 'flow_step_incremental'] as const;
 
 /**
  * Bounds on max |WebGPU − WASM| ÷ max |WASM| per output. Measured (2026-12-04, SwiftShader; seeded inputs at two
- * sizes, the larger one 55 tokens / 110 frames): the embedding lookups are exact (0 for both variants). q4 is float
- * compute on 4-bit weights: llm ≤ 1.6e-4 (present.1.key; logits 1.0e-4), flow_encoder ≤ 1.5e-6, flow_step ≤ 8.2e-7,
- * flow_step_incremental ≤ 1.2e-5 — bounds ~8× those. int8 quantises activations per run from their min/max, so a
- * last-bit difference upstream can move a value by one quantisation step, and which values flip depends on the input:
- * measured ≤ 6.7e-3 (flow_encoder mu; flow_step_incremental present_kv 4.3e-3, flow_step 1.7e-4 at one size and 6.5e-8
- * at the other, llm 1.6e-4) — one bound for every int8 graph, 6× the largest.
+ * sizes, the larger one 55 tokens / 110 frames): the embedding lookups are exact (0 for every variant). fp32 and q4
+ * are float compute (q4 dequantises its 4-bit weights in the kernel) and differ alike: llm ≤ 1.7e-4 (present.1.key;
+ * logits 1.0e-4), flow_encoder ≤ 1.5e-6, flow_step ≤ 8.2e-7, flow_step_incremental ≤ 1.2e-5 — bounds ~6× those.
+ * int8 quantises activations per run from their min/max, so a last-bit difference upstream can move a value by one
+ * quantisation step, and which values flip depends on the input: measured ≤ 6.7e-3 (flow_encoder mu;
+ * flow_step_incremental present_kv 4.3e-3, flow_step 1.7e-4 at one size and 6.5e-8 at the other, llm 1.6e-4) — one
+ * bound for every int8 graph, 6× the largest.
  */
 const LOOKUP_BOUND = 1e-6;
 const INT8_BOUND = 4e-2;
-const Q4_BOUND: Readonly<Record<Exclude<(typeof GRAPHS)[number], 'embed_speech'>, number>> = {
+const FLOAT_BOUND: Readonly<Record<Exclude<(typeof GRAPHS)[number], 'embed_speech'>, number>> = {
   llm: 1e-3,
   flow_encoder: 1e-5,
   flow_step: 1e-5,
   flow_step_incremental: 1e-4,
 };
 
-function bound(graph: (typeof GRAPHS)[number], dtype: 'int8' | 'q4'): number {
+function bound(graph: (typeof GRAPHS)[number], dtype: 'fp32' | 'int8' | 'q4'): number {
   if (graph === 'embed_speech') return LOOKUP_BOUND;
-  return dtype === 'int8' ? INT8_BOUND : Q4_BOUND[graph];
+  return dtype === 'int8' ? INT8_BOUND : FLOAT_BOUND[graph];
 }
 
 const relative = (d: BackendDiff): number => d.maxDiff / d.maxAbs;
 
 // Graph-level, single-threaded on the page's main thread: cross-origin isolation changes nothing here, so one
 // project runs it. One page for every test (serial); each test creates and releases its own graph's sessions.
-test.describe('backend parity of the quantised graphs @isolated-only', () => {
+test.describe('backend parity of the graph variants @isolated-only', () => {
   test.describe.configure({ mode: 'serial' });
   let page: Page;
   const errors: Error[] = [];
@@ -59,8 +59,8 @@ test.describe('backend parity of the quantised graphs @isolated-only', () => {
   });
 
   for (const graph of GRAPHS) {
-    test(`${graph}: int8 and q4 give the WASM outputs on WebGPU`, async () => {
-      for (const dtype of ['int8', 'q4'] as const) {
+    test(`${graph}: fp32, int8 and q4 give the WASM outputs on WebGPU`, async () => {
+      for (const dtype of ['fp32', 'int8', 'q4'] as const) {
         const diffs = await compare({ graph, dtype, seed: 7 });
         expect(diffs.length, `${graph} ${dtype} outputs`).toBeGreaterThan(0);
         for (const d of diffs) {
@@ -93,27 +93,7 @@ test.describe('backend parity of the quantised graphs @isolated-only', () => {
 test("device 'wasm', dtype 'auto': the quantised variants give the Node golden's tokens and audio @not-isolated-only", async ({
   openPage,
 }) => {
-  const golden = readAutoWasmGolden();
   const page = await openPage('tts');
-  const created = await page.evaluate(() => window.tts.create({ device: 'wasm', dtype: 'auto' }));
-  expect(created.ok, created.ok ? '' : created.message).toBe(true);
-  if (created.ok) {
-    const placement = Object.fromEntries(
-      Object.entries(created.placement).map(([stage, p]) => [stage, { device: p.device, dtype: p.dtype }]),
-    );
-    expect(placement).toEqual(golden.placement);
-  }
-  await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
-  const got = await page.evaluate((a) => window.tts.goldenRequest(a.request, a.seed, a.stride), {
-    request: { call: 'synthesize' as const, text: golden.text, options: {} },
-    seed: golden.seed,
-    stride: golden.stride,
-  });
-  expect(got.segmentTokens).toEqual(golden.segmentTokens);
-  expect(got.chunkSamples).toEqual([golden.samples]);
-  expect(got.wave.length).toBe(golden.wave.length);
-  expect(maxAbsDiff(Float32Array.from(got.wave), Float32Array.from(golden.wave))).toBeLessThanOrEqual(
-    AUTO_SAMPLE_TOLERANCE,
-  );
+  expect(await runAutoGolden(page, readAutoGolden('wasm'), 'wasm')).toBeLessThanOrEqual(AUTO_SAMPLE_TOLERANCE);
   await page.evaluate(() => window.tts.dispose());
 });
