@@ -1,6 +1,6 @@
 /**
  * `npx tsx tools/bench/variant-error.ts [--model test/fixtures/tiny-package] [--out build/variant-error.json]
- *   [--steps 60] [--seed 1] [--threads 2] [--skip-lm]`
+ *   [--steps 60] [--seed 1] [--threads 2] [--skip-lm] [--lm-reference fp32|fp16] [--skip-audio]`
  *
  * What each quantised variant of a model package computes, against fp32, on onnxruntime-web's wasm EP in Node (the
  * kernels the browser's wasm path runs). Prints a table and writes the figures as JSON:
@@ -14,9 +14,10 @@
  * - end to end (`token2wav`: the variant's flow and vocoder, vocoder noise seeded): the waveform — max |Δ| and RMS over
  *   the fp32 waveform's peak; the mel figures are those of the flow row (the vocoder does not change the mel).
  *
- * The voice and tokens are synthetic (tools/bench/full-size.ts) so any package works. The LM rows need the fp32 LM
- * as reference: the full-size one (1.46 GB) does not fit the wasm32 heap (tools/bench/engine.ts), so on that package
- * pass `--skip-lm` and only the flow / end-to-end rows are measured.
+ * The voice and tokens are synthetic (tools/bench/full-size.ts) so any package works. The LM rows need a reference LM:
+ * the full-size fp32 one (1.46 GB) does not fit the wasm32 heap (tools/bench/engine.ts), so on that package pass
+ * `--lm-reference fp16` (fp16 is fp32 to 6e-3 in the logits, onnxruntime's own comparison in docs/model-package.md: far
+ * below the int8 and q4 errors measured against it) or `--skip-lm`. `--skip-audio` measures the LM rows only.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     threads: { type: 'string', default: '2' },
     'skip-lm': { type: 'boolean', default: false },
+    'lm-reference': { type: 'string', default: 'fp32' },
+    'skip-audio': { type: 'boolean', default: false },
   },
 });
 const steps = Number(values.steps);
@@ -211,34 +214,53 @@ function signalError(reference: Float32Array, variant: Float32Array): SignalErro
 const pkg = await openBenchPackage(values.model);
 const ort = await loadOrt('wasm');
 configureOrt(ort, { numThreads: Number(values.threads) });
-const variants = stageDtypes(pkg.manifest, 'flow').filter((d) => d !== 'fp32');
+const lmReferenceDtype = values['lm-reference'] as Dtype;
+if (!stageDtypes(pkg.manifest, 'lm').includes(lmReferenceDtype)) {
+  throw new Error(
+    `--lm-reference ${lmReferenceDtype}: the package's LM ships ${stageDtypes(pkg.manifest, 'lm').join(', ')}`,
+  );
+}
+const skipAudio = values['skip-audio'];
+const variants = [...new Set([...stageDtypes(pkg.manifest, 'flow'), ...stageDtypes(pkg.manifest, 'lm')])].filter(
+  (d) => d !== 'fp32',
+);
 
-const lmReference = !values['skip-lm'] ? await lmDistributions(pkg, ort, 'fp32') : [];
-const audioReference = await synthesize(pkg, ort, 'fp32');
+const lmReference = !values['skip-lm'] ? await lmDistributions(pkg, ort, lmReferenceDtype) : [];
+const audioReference = skipAudio ? undefined : await synthesize(pkg, ort, 'fp32');
 const report: Record<string, unknown> = {
   model: values.model,
   modelId: pkg.manifest.modelId,
+  lmReference: values['skip-lm'] ? undefined : lmReferenceDtype,
   forcedSpeechPositions: lmReference.length,
   tokens: steps,
   seed,
   variants: {},
 };
+const percent = (x: number, digits: number): string => `${(x * 100).toFixed(digits)} %`;
 for (const dtype of variants) {
   const lm =
-    !values['skip-lm'] && stageDtypes(pkg.manifest, 'lm').includes(dtype)
+    !values['skip-lm'] && dtype !== lmReferenceDtype && stageDtypes(pkg.manifest, 'lm').includes(dtype)
       ? compareDistributions(lmReference, await lmDistributions(pkg, ort, dtype))
       : undefined;
-  const audio = await synthesize(pkg, ort, dtype);
+  const audio = audioReference === undefined ? undefined : await synthesize(pkg, ort, dtype);
+  // the LM reference itself with the audio rows skipped: nothing to report
+  if (lm === undefined && audio === undefined) continue;
   const row = {
     lm,
-    flowMel: signalError(audioReference.mel, audio.mel),
-    wave: signalError(audioReference.wave, audio.wave),
+    flowMel: audio && audioReference && signalError(audioReference.mel, audio.mel),
+    wave: audio && audioReference && signalError(audioReference.wave, audio.wave),
   };
   (report['variants'] as Record<string, unknown>)[dtype] = row;
+  const lmText =
+    lm === undefined
+      ? '—'
+      : `${percent(lm.top1Agreement, 1)}, TVD mean ${lm.tvdMean.toFixed(4)} max ${lm.tvdMax.toFixed(4)}`;
+  const signalText = (name: string, e: SignalError | undefined, digits: number): string =>
+    e === undefined
+      ? `${name} —`
+      : `${name} max|Δ| ${e.maxAbs.toExponential(2)} (${percent(e.relMaxAbs, 2)} of ${e.peak.toFixed(digits)}), rms ${percent(e.relRms, 3)}`;
   console.log(
-    `${dtype}: LM top-1 ${lm === undefined ? '—' : `${(lm.top1Agreement * 100).toFixed(1)} %, TVD mean ${lm.tvdMean.toFixed(4)} max ${lm.tvdMax.toFixed(4)}`}; ` +
-      `mel max|Δ| ${row.flowMel.maxAbs.toExponential(2)} (${(row.flowMel.relMaxAbs * 100).toFixed(2)} % of ${row.flowMel.peak.toFixed(2)}), rms ${(row.flowMel.relRms * 100).toFixed(3)} %; ` +
-      `wave max|Δ| ${row.wave.maxAbs.toExponential(2)} (${(row.wave.relMaxAbs * 100).toFixed(2)} % of ${row.wave.peak.toFixed(3)}), rms ${(row.wave.relRms * 100).toFixed(3)} %`,
+    `${dtype}: LM (vs ${lmReferenceDtype}) top-1 ${lmText}; ${signalText('mel', row.flowMel, 2)}; ${signalText('wave', row.wave, 3)}`,
   );
 }
 mkdirSync(dirname(values.out), { recursive: true });
