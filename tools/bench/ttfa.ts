@@ -24,7 +24,8 @@
  * `{ schedules: [{ name, ttfaMs: { baseline, cached }, ttfaRatio, chunkFlowMs, baselineChunkFlowMs, chunkCostRatio,
  * promptCacheMB, promptCacheBuildMs, streamCacheMBPerSecond, exactStreamSeconds }] }` (ratios cached / baseline).
  * `--runs 0` measures the flow alone (no TTFA, `ttfaMs` null). `--flow-schedules` picks the schedules whose flow is
- * measured alone (each takes about half an hour for 60 s on 2 cores); the others get `null` flow figures.
+ * measured alone (each takes about half an hour for 60 s on 2 cores; `--flow-schedules ''`: none); the others get
+ * `null` flow figures.
  * Absolute times on these shared 2-core machines are indicative, the ratios are the point.
  */
 import { writeFile } from 'node:fs/promises';
@@ -65,7 +66,16 @@ const pad = Math.ceil(PROMPT_TOKENS / chunk) * chunk - PROMPT_TOKENS;
 const flowDtype = values.flow as Dtype;
 const maxCacheBytes = Number(values['flow-cache-mb']) * 2 ** 20;
 const voice = syntheticVoice(pkg);
-const text = 'The quick brown fox jumps over the lazy dog near the quiet river bank today.';
+/**
+ * One sentence (one segment) long enough that the first chunk of every schedule is not the utterance's last: the
+ * random-weight LM tends to stop as soon as it may, at `minTokenTextRatio` (2) speech tokens per text token, and a
+ * first chunk that is also the final call re-solves with full attention (upstream's final chunk), which would time
+ * the whole utterance's final call, not a stream's first chunk — the 17-token sentence used before did that for
+ * upstream's 41-token first call. `firstChunk` refuses a final first chunk.
+ */
+const text =
+  'The quick brown fox jumps over the lazy dog near the quiet river bank today, while three old millers count ' +
+  'their heavy sacks of golden grain beside the creaking wooden wheel.';
 
 /** Key (for `--flow-schedules`), name, streaming options. */
 const schedules: Array<[string, string, StreamingOptions]> = [
@@ -73,7 +83,7 @@ const schedules: Array<[string, string, StreamingOptions]> = [
   ['pad', `firstHop ${pad} (= pad, same mel)`, { firstHop: pad }],
   ['pad-5', `firstHop ${pad} + firstChunkFlowSteps 5`, { firstHop: pad, firstChunkFlowSteps: 5 }],
 ];
-const flowSchedules = new Set(values['flow-schedules'].split(','));
+const flowSchedules = new Set(values['flow-schedules'].split(',').filter((key) => key !== ''));
 for (const key of flowSchedules) {
   if (!schedules.some(([k]) => k === key)) {
     throw new Error(`--flow-schedules: unknown schedule ${key}; known: ${schedules.map(([k]) => k).join(', ')}`);
@@ -175,7 +185,10 @@ async function firstChunk(
   if (engine === undefined) throw new Error('no engine (--runs 0)');
   const start = now();
   for await (const c of engine.stream(text, { voice, seed, streaming, incrementalFlow })) {
-    return { ms: now() - start, audioS: c.samples.length / sr };
+    const ms = now() - start;
+    if (c.final)
+      throw new Error("the first chunk is the utterance's last (a full-attention re-solve): use a longer text");
+    return { ms, audioS: c.samples.length / sr };
   }
   throw new Error('no audio');
 }
