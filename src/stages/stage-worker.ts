@@ -107,11 +107,14 @@ export class StageWorker {
   #vocoder: VocoderStage | undefined;
   #voice: VoiceCloner | undefined;
   #ortModule: OrtModule | undefined;
-  /** The package as {@link StageWorker.fetchFiles} left it (its verified bytes kept for the sessions). */
+  /** Whether a stage runs on WebGPU here, its device (see `#watchDevice`), and whether that device was lost. */
   #watchingDevice = false;
   #device: WatchedDevice | undefined;
   #deviceLost = false;
+  /** The loss probe in flight (see `#lostNow`). */
+  #lossProbe: Promise<boolean> | undefined;
   #disposing = false;
+  /** The package as {@link StageWorker.fetchFiles} left it (its verified bytes kept for the sessions). */
   #pkg: { readonly pkg: ModelPackage; readonly files: RemotePackageFiles } | undefined;
 
   constructor(private readonly hosted: readonly Stage[]) {}
@@ -294,7 +297,15 @@ export class StageWorker {
    * `onSubmittedWorkDone()` round trip is answered after any loss that caused the failure, and `device.lost` wins the
    * race when the lost device never answers. The timer only bounds a GPU that hangs, so the error is not held for ever.
    */
-  async #lostNow(): Promise<boolean> {
+  #lostNow(): Promise<boolean> {
+    // a failed run reports twice (its out-port's error message and the call's rejection): one probe answers both
+    this.#lossProbe ??= this.#probeLoss().finally(() => {
+      this.#lossProbe = undefined;
+    });
+    return this.#lossProbe;
+  }
+
+  async #probeLoss(): Promise<boolean> {
     const device = this.#device;
     if (!this.#watchingDevice || device === undefined) return this.#deviceLost;
     let timer: ReturnType<typeof setTimeout> | undefined;
