@@ -21,6 +21,9 @@ import { need, readNpz } from './npz.ts';
 import { GOLDEN, openPackageDir, ROOT, TINY_PACKAGE } from './package.ts';
 import { goldenVoice } from './voice.ts';
 
+/** The devices with an `auto` golden. */
+export const AUTO_GOLDEN_DEVICES = ['wasm', 'webgpu'] as const satisfies readonly Device[];
+
 /** The golden file of `device`. */
 // not under golden/: `npm run fixtures:check` wants every file there to come from the Python fixtures
 export const autoGoldenFile = (device: Device): string => join(ROOT, `test/fixtures/variants/auto-${device}.json`);

@@ -55,7 +55,9 @@ function incrementalFeeds(frames: number, keptFrames: number): Record<string, Re
   const kv = incremental.inputShape('past_kv');
   const conv = incremental.inputShape('conv_state');
   if (kv === undefined || conv === undefined) throw new Error('flow_step_incremental has no past_kv / conv_state');
-  const kvDims = kv.map((d, i) => (i === 4 ? keptFrames : Number(d)));
+  // the one symbolic dimension of past_kv is its frame axis (docs/model-package.md)
+  if (kv.filter((d) => typeof d === 'string').length !== 1) throw new Error(`past_kv dims ${kv.join(', ')}`);
+  const kvDims = kv.map((d) => (typeof d === 'string' ? keptFrames : d));
   const convDims = conv.map(Number);
   return {
     ...stepFeeds(incremental, frames),

@@ -10,8 +10,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Device } from '../../src/base/stages.ts';
 import {
+  AUTO_GOLDEN_DEVICES,
   AUTO_SAMPLE_TOLERANCE,
   autoGoldenFile,
   computeAutoGolden,
@@ -20,7 +20,7 @@ import {
 
 const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } });
 let failed = false;
-for (const device of ['wasm', 'webgpu'] as const satisfies readonly Device[]) {
+for (const device of AUTO_GOLDEN_DEVICES) {
   const fresh = await computeAutoGolden(device);
   if (values.check) {
     const golden = readAutoGolden(device);

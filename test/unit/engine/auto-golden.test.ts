@@ -4,10 +4,15 @@
  * wasm EP; the WebGPU golden's dtypes are checked on WebGPU in test/browser/webgpu-pipeline.browser.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { AUTO_SAMPLE_TOLERANCE, computeAutoGolden, readAutoGolden } from '../../helpers/auto-golden.ts';
+import {
+  AUTO_GOLDEN_DEVICES,
+  AUTO_SAMPLE_TOLERANCE,
+  computeAutoGolden,
+  readAutoGolden,
+} from '../../helpers/auto-golden.ts';
 import { maxAbsDiff } from '../../helpers/npz.ts';
 
-describe.each(['wasm', 'webgpu'] as const)("dtype 'auto' for %s", (device) => {
+describe.each(AUTO_GOLDEN_DEVICES)("dtype 'auto' for %s", (device) => {
   it("the variants auto picks give the golden's tokens and audio", async () => {
     const golden = readAutoGolden(device);
     const fresh = await computeAutoGolden(device);
