@@ -166,6 +166,8 @@ export interface MelChunk {
   readonly contextStart: number;
   /** Frames the solver integrated for this chunk (prompt + context + new; only the new ones when incremental). */
   readonly solvedFrames: number;
+  /** Tokens the flow encoder ran over for this chunk (prompt and look-ahead included). */
+  readonly encodedTokens: number;
   /** Whether the chunk was solved incrementally (on kept caches) rather than by re-solving the prefix. */
   readonly incremental: boolean;
   /** `flow_encoder` + Euler loop wall time (ms). */
@@ -344,6 +346,7 @@ export class FlowStream {
       tokensUsed: plan.tokenEnd,
       contextStart: plan.contextStart,
       solvedFrames: decoded.solvedFrames,
+      encodedTokens: decoded.encodedTokens,
       incremental: 'incremental' in decoded,
       flowMs: now() - flowStart,
     };

@@ -9,7 +9,7 @@
  * - today's bounded context (`streaming.contextTokens` K: every call re-solves from K tokens back),
  * - the incremental flow with a chunk-causal final chunk (`finalChunkAttention: 'chunk-causal'`).
  * Per row: the largest mel difference from the reference over the non-final chunks and on the final chunk, the frames
- * the flow solved in all, the flow time, and the cache the stream held at most. Prints a Markdown table (the one in
+ * the flow solved and the tokens it encoded in all, the flow time, and the cache the stream held at most. Prints a Markdown table (the one in
  * docs/architecture.md); `--json FILE` writes the rows. On the tiny random-weight package the differences show the
  * mechanism, not the audible effect (that needs the real weights); times on a shared 2-core machine are indicative.
  */
@@ -85,6 +85,8 @@ interface Row {
   readonly nonFinalMaxDiff: number;
   readonly finalMaxDiff: number;
   readonly solvedFrames: number;
+  /** Tokens encoded in all (the encoder's cost driver). */
+  readonly encodedTokens: number;
   readonly flowMs: number;
   readonly cacheMiB: number;
 }
@@ -99,6 +101,7 @@ async function measure(name: string, options: FlowStreamOptions, heldFrames?: nu
     nonFinalMaxDiff: Math.max(0, ...diffs.slice(0, -1)),
     finalMaxDiff: diffs.at(-1) ?? 0,
     solvedFrames: chunks.reduce((n, c) => n + c.solvedFrames, 0),
+    encodedTokens: chunks.reduce((n, c) => n + c.encodedTokens, 0),
     flowMs: ms,
     cacheMiB: heldFrames === undefined ? 0 : incremental.cacheBytes(heldFrames, nTimesteps) / MiB,
   });
@@ -109,6 +112,7 @@ rows.push({
   nonFinalMaxDiff: 0,
   finalMaxDiff: 0,
   solvedFrames: reference.chunks.reduce((n, c) => n + c.solvedFrames, 0),
+  encodedTokens: reference.chunks.reduce((n, c) => n + c.encodedTokens, 0),
   flowMs: reference.ms,
   cacheMiB: 0,
 });
@@ -138,13 +142,14 @@ console.log(
     `${nTimesteps} steps; max |mel| ${Math.max(...reference.chunks.flatMap((c) => Array.from(c.mel.data, Math.abs))).toFixed(2)}\n`,
 );
 console.log(
-  '| flow path | max \\|Δmel\\| non-final | max \\|Δmel\\| final | frames solved | flow ms | cache held MiB |',
+  '| flow path | max \\|Δmel\\| non-final | max \\|Δmel\\| final | frames solved | tokens encoded | flow ms | ' +
+    'cache held MiB |',
 );
-console.log('|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
     `| ${r.name} | ${r.nonFinalMaxDiff.toExponential(1)} | ${r.finalMaxDiff.toExponential(1)} | ${r.solvedFrames} | ` +
-      `${r.flowMs.toFixed(0)} | ${r.cacheMiB.toFixed(2)} |`,
+      `${r.encodedTokens} | ${r.flowMs.toFixed(0)} | ${r.cacheMiB.toFixed(2)} |`,
   );
 }
 if (values.json !== undefined) await writeFile(values.json, JSON.stringify({ rows }, null, 2));

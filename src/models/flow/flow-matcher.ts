@@ -153,6 +153,8 @@ export interface FlowDecodeResult {
   readonly mel: Mel;
   /** Frames the solver ran on (prompt included): the cost driver. */
   readonly solvedFrames: number;
+  /** Tokens the encoder ran over (prompt and look-ahead included): its cost driver, quadratic in attention. */
+  readonly encodedTokens: number;
   /** Wall time of the encoder graph (ms). */
   readonly encoderMs: number;
   /** Wall time of the Euler loop (ms). */
@@ -441,6 +443,7 @@ export class FlowMatcher {
       return {
         mel: { bins: melBins, frames: 0, data: new Float32Array(0) },
         solvedFrames: 0,
+        encodedTokens: 0,
         encoderMs: 0,
         solverMs: 0,
       };
@@ -464,7 +467,13 @@ export class FlowMatcher {
       ...(options.steps === undefined ? {} : { steps: options.steps }),
     });
     const solverMs = now() - solveStart;
-    return { mel: sliceFrames(mel, dropped, frames), solvedFrames: frames, encoderMs, solverMs };
+    return {
+      mel: sliceFrames(mel, dropped, frames),
+      solvedFrames: frames,
+      encodedTokens: all.length,
+      encoderMs,
+      solverMs,
+    };
   }
 
   /**

@@ -6,7 +6,8 @@
  * - {@link IncrementalFlow.promptPrefix}: the voice's complete prompt chunks solved once per voice and step count
  *   (kept in a {@link PromptCacheStore}), the start of every stream of that voice;
  * - {@link IncrementalFlow.decode}: one chunk-causal `flow.inference` call: the encoder over prompt ⊕ tokens as
- *   today (its look-ahead crosses chunk boundaries), then the Euler steps over the frames after the given prefix.
+ *   today (its look-ahead crosses chunk boundaries; once a window dropped frames, over prompt ⊕ the held tail's
+ *   tokens only, so a long stream's chunks cost the same), then the Euler steps over the frames after the prefix.
  *
  * Which calls may run here and which prefix they start from is the caller's decision (`incremental-plan.ts`); this
  * runner checks only what would make its output wrong (a prefix of partial chunks, of another step count, or holding
@@ -26,7 +27,7 @@ import { yieldAndCheck } from '../../runtime/yield.ts';
 import type { EulerStepCallback, FlowDecodeResult, FlowMatcher, FlowPrompt, Mel } from './flow-matcher.ts';
 import { checkFlowSteps, conditionTensors, eulerSchedule, promptCondition, sliceFrames } from './flow-matcher.ts';
 import type { FlowCacheShape } from './incremental-plan.ts';
-import { flowCacheBytes, promptCacheFrames } from './incremental-plan.ts';
+import { encoderSkipTokens, flowCacheBytes, promptCacheFrames } from './incremental-plan.ts';
 import { PromptCacheStore } from './prompt-cache.ts';
 
 /** One Euler step's cache: `past_kv` `[B, 2, 2, H, frames, D]` and `conv_state` `[2, C, K − 1]`, flattened. */
@@ -45,6 +46,12 @@ export interface SolvedPrefix {
    * than the re-solve's, an approximation).
    */
   readonly heldFrames: number;
+  /**
+   * First frame of the held tail once {@link IncrementalFlow.windowPrefix} dropped frames (those between the voice's
+   * prompt chunks and it); `undefined` while nothing was dropped. Later calls encode only the tokens from about there
+   * on (`encoderSkipTokens`).
+   */
+  readonly tailStart?: number;
   /** Euler steps of the solve that built it (a cache belongs to one step count). */
   readonly steps: number;
   /** One cache per step. */
@@ -194,7 +201,8 @@ export class IncrementalFlow {
    * last `windowFrames` frames; the convolution states (the last two frames) are kept whole. Exact while nothing is
    * dropped (the prefix itself is returned); beyond, later frames no longer attend to the dropped chunks (the
    * estimator has no positional encoding and its chunk mask lets new frames see every kept frame, so the graph runs
-   * unchanged on the shorter cache). Bounded-memory streaming (issue #11 item 3; docs/architecture.md).
+   * unchanged on the shorter cache); later calls also encode only the prompt and the held tail's tokens
+   * (`encoderSkipTokens`). Bounded-memory streaming (issue #11 item 3; docs/architecture.md).
    *
    * @throws {TTSError} ERR_INVALID_INPUT when the counts are not whole chunks or the head exceeds the frames held
    */
@@ -226,7 +234,13 @@ export class IncrementalFlow {
       }
       return { kv: out, conv };
     });
-    return { frames: prefix.frames, heldFrames: kept, steps: prefix.steps, caches };
+    return {
+      frames: prefix.frames,
+      heldFrames: kept,
+      tailStart: prefix.frames - windowFrames,
+      steps: prefix.steps,
+      caches,
+    };
   }
 
   /**
@@ -292,9 +306,10 @@ export class IncrementalFlow {
     tokens: ArrayLike<number>,
     options: IncrementalDecodeOptions,
   ): Promise<IncrementalDecodeResult> {
-    const { melBins } = this.flow.config;
+    const { melBins, tokenMelRatio, chunkTokens, preLookahead } = this.flow.config;
     const { prefix, signal } = options;
     const { all, split, frames, dropped } = this.flow.callFrames(prompt, tokens, options);
+    const promptTokens = prompt.promptTokens.length;
     if (prefix.frames > dropped) {
       throw invalidInput(
         `the flow cache holds ${prefix.frames} frames but this call emits from frame ${dropped}: a cache may only ` +
@@ -304,14 +319,21 @@ export class IncrementalFlow {
     }
     await yieldAndCheck(signal);
     const start = now();
-    const { mu, spks } = await this.flow.encode(all.slice(0, split), all.slice(split), true, prompt.embedding, signal);
+    // a windowed prefix no longer holds the frames the skipped tokens encode: the encoder leaves them out as well
+    const skip =
+      prefix.tailStart === undefined
+        ? 0
+        : encoderSkipTokens(prefix.tailStart, { promptTokens, chunkTokens, lookahead: preLookahead, tokenMelRatio });
+    const encoded =
+      skip === 0 ? all.slice(0, split) : [...all.slice(0, promptTokens), ...all.slice(promptTokens + skip, split)];
+    const { mu, spks } = await this.flow.encode(encoded, all.slice(split), true, prompt.embedding, signal);
     const encoderMs = now() - start;
     const from = prefix.frames;
     const cond = sliceFrames(promptCondition(prompt.promptFeat, melBins, frames), from);
     const noise = sliceFrames({ bins: melBins, frames, data: this.flow.initialNoise(frames) }, from).data;
     const solveStart = now();
     const solved = await this.#solve(
-      sliceFrames(mu, from),
+      sliceFrames(mu, from - tokenMelRatio * skip),
       spks,
       cond,
       noise,
@@ -324,6 +346,7 @@ export class IncrementalFlow {
     return {
       mel: sliceFrames(solved.mel, dropped - from),
       solvedFrames: frames - from,
+      encodedTokens: encoded.length + all.length - split,
       encoderMs,
       solverMs,
       prefix: solved.prefix,
@@ -400,7 +423,15 @@ export class IncrementalFlow {
     }
     return {
       mel: { bins: melBins, frames, data: x },
-      prefix: keep ? { frames: prefix.frames + frames, heldFrames: held + frames, steps, caches: grown } : undefined,
+      prefix: keep
+        ? {
+            frames: prefix.frames + frames,
+            heldFrames: held + frames,
+            ...(prefix.tailStart === undefined ? {} : { tailStart: prefix.tailStart }),
+            steps,
+            caches: grown,
+          }
+        : undefined,
     };
   }
 }

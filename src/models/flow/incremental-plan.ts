@@ -58,6 +58,24 @@ export function promptCacheFrames(g: IncrementalGeometry): number {
 }
 
 /**
+ * Utterance tokens the encoder of a windowed stream skips (issue #11 item 3). Once
+ * `IncrementalFlow.windowPrefix` has dropped the keys/values of the frames before `tailStart`, the encoder runs
+ * over the prompt ⊕ the tokens from the returned index on, instead of prompt ⊕ every token: its cost (quadratic in
+ * attention, 9 s at 60 s of audio on the full-size model, 2 cores) then stays bounded like the estimator's. The skip
+ * is the largest multiple of the chunk that keeps the tokens of the held tail, so the encoder's chunk grid stays where
+ * it was (as bounded context's, `chunk-policy.ts`). An approximation, like the window itself: the kept tokens no
+ * longer see the skipped ones, and the relative positions of the prompt's shrink.
+ *
+ * @param tailStart - first frame (prompt frames count) of the held tail
+ * @param g - prompt length and chunk geometry
+ * @returns tokens to skip after the prompt (0 while the tail starts in the prompt's chunks)
+ */
+export function encoderSkipTokens(tailStart: number, g: IncrementalGeometry): number {
+  const tailToken = Math.floor(tailStart / g.tokenMelRatio) - g.promptTokens;
+  return Math.max(0, Math.floor(tailToken / g.chunkTokens) * g.chunkTokens);
+}
+
+/**
  * Decides how a planned flow call runs given the frames held by the kept cache.
  *
  * @param plan - the call (from the stream's chunk policy)

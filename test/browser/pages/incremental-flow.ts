@@ -10,6 +10,10 @@ export interface IncrementalFlowRequest {
   readonly promptFeat: readonly number[];
   readonly embedding: readonly number[];
   readonly tokens: readonly number[];
+  /** Euler steps per chunk (the package's when absent): fewer keep a slow device's run short; exactness holds for any. */
+  readonly steps?: number;
+  /** Whether the utterance ends after `tokens` (with its final chunk) or stays open (non-final chunks only). */
+  readonly end: boolean;
 }
 
 /** Per chunk of the incremental stream, against the same chunk of the re-solving one. */

@@ -33,9 +33,10 @@ async function compare(request: IncrementalFlowRequest): Promise<IncrementalFlow
     embedding: Float32Array.from(request.embedding),
   };
   const stream = async (withCaches: boolean): Promise<MelChunk[]> => {
-    const s = new FlowStream(flow, voice, withCaches ? { incremental } : {});
+    const steps = request.steps === undefined ? {} : { steps: { every: request.steps } };
+    const s = new FlowStream(flow, voice, withCaches ? { incremental, ...steps } : steps);
     s.push(request.tokens);
-    s.end();
+    if (request.end) s.end();
     const chunks: MelChunk[] = [];
     for (let c = await s.next(); c !== undefined; c = await s.next()) chunks.push(c);
     return chunks;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { streamSchedule, type ChunkPolicyOptions } from '../../../src/models/chunk-policy.ts';
 import {
+  encoderSkipTokens,
   flowCacheBytes,
   planIncrementalCall,
   promptCacheFrames,
@@ -88,6 +89,23 @@ describe('planIncrementalCall', () => {
     if (first === undefined) throw new Error('no plan');
     expect(() => planIncrementalCall(first, 194, geometry(87))).toThrow(/whole 50-frame chunks \(got 194 frames\)/);
     expect(() => planIncrementalCall(first, 300, geometry(87))).toThrow(/holds 300 frames but this call covers/);
+  });
+});
+
+describe('encoderSkipTokens', () => {
+  it('skips whole chunks of utterance tokens before the held tail, keeping the chunk grid', () => {
+    // P = 87: utterance token t sits at prompt ⊕ tokens position 87 + t, frame 2·(87 + t)
+    const g = geometry(87);
+    expect(encoderSkipTokens(150, g)).toBe(0); // a tail inside the prompt's chunks: nothing skipped
+    expect(encoderSkipTokens(250, g)).toBe(25); // tail token 125 − 87 = 38 → 25
+    expect(encoderSkipTokens(300, g)).toBe(50); // 150 − 87 = 63 → 50
+    expect(encoderSkipTokens(2 * (87 + 50), g)).toBe(50); // a tail starting exactly on the utterance's grid
+    for (const tailStart of [200, 250, 300, 1000, 3150]) {
+      const skip = encoderSkipTokens(tailStart, g);
+      expect(skip % g.chunkTokens).toBe(0); // the encoder's chunks stay where they were
+      expect(g.tokenMelRatio * (g.promptTokens + skip)).toBeLessThanOrEqual(tailStart); // the tail is encoded
+      expect(g.tokenMelRatio * (g.promptTokens + skip + g.chunkTokens)).toBeGreaterThan(tailStart); // no more
+    }
   });
 });
 

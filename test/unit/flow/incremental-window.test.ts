@@ -1,7 +1,8 @@
 /**
  * The incremental flow's bounded memory (issue #11 item 3) and its chunk-causal final chunk (item 4) on the tiny
  * fixture package, against today's re-solving stream: a budget that holds the whole stream changes nothing (≤ 1e-5
- * mel); a smaller one is exact until the first chunk is dropped and a measured approximation after; the chunk-causal
+ * mel); a smaller one is exact until the first chunk is dropped and a measured approximation after, its encoder's
+ * input bounded as well; the chunk-causal
  * final chunk equals the chunk-causal re-solve and differs from upstream's full-attention one by a measured amount.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +156,16 @@ describe('FlowStream under a cache budget', () => {
     expect(approximated).toBeGreaterThanOrEqual(2);
     // the memory bound holds: later calls solve only their own frames, as in the unbounded stream
     for (const [i, c] of windowed.entries()) if (!c.final && i > 0) expect(c.solvedFrames).toBe(c.mel.frames);
+    // and the encoder's cost: a call encodes the prompt, the held chunk's tokens (from the chunk grid line before
+    // it) and its own tokens; the re-solving stream encodes every token so far
+    const { chunkTokens } = flow.config;
+    const P = voice.promptTokens.length;
+    const before = (c: MelChunk): number => c.encodedTokens - (c.tokensUsed - c.tokenOffset);
+    const late = windowed.filter((c) => !c.final && melFrom(c) > head + chunk);
+    for (const c of late) expect(before(c)).toBeLessThan(P + 2 * chunkTokens);
+    const lastLate = late.at(-1);
+    if (lastLate === undefined) throw new Error('the stream has windowed chunks');
+    expect(before(baseline[lastLate.index] ?? lastLate)).toBeGreaterThanOrEqual(P + 2 * chunkTokens);
   });
 });
 
