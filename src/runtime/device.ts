@@ -22,12 +22,16 @@ export const NO_GPU: DeviceCapabilities = Object.freeze({ webgpu: false, fallbac
  * Order of preference for `dtype: 'auto'`. WebGPU: 4-bit MatMulNBits kernels are fast there, QDQ int8 is slow or
  * wrong (landscape §6). wasm: int8 — `npx tsx tools/bench/engine.ts` on the full-size package measured the LM at
  * 22.4 tokens/s int8 vs 2.9 q4, and the flow at 3.9 s per audio second int8 vs 6.6 fp32 (its measured error,
- * docs/model-package.md: 1.2e-3 relative per Euler step). The vocoder keeps fp32 (HiFT's F0 path breaks in fp16,
+ * docs/model-package.md: 1.2e-3 relative per Euler step). The flow on WebGPU: fp16 where the adapter has
+ * `shader-f16` (half the download: 742 → 375 MB full size; `tools/bench/variant-error.ts` puts its mel within 0.12 % of
+ * fp32's peak, 7× closer than the wasm int8 default, and upstream itself runs the flow in half precision on GPUs), else
+ * fp32 (fp16 is not usable there; q4 moves the mel by 11 %). A run that overflows fp16 gives non-finite values, which
+ * the worker's WebGPU self-test turns into a wasm fallback. The vocoder keeps fp32 (HiFT's F0 path breaks in fp16,
  * spec §6.5).
  */
 const AUTO_DTYPE_ORDER: Readonly<Record<Stage, Readonly<Record<Device, readonly Dtype[]>>>> = {
   lm: { webgpu: ['q4', 'fp16', 'fp32', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
-  flow: { webgpu: ['fp32', 'q4', 'fp16', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
+  flow: { webgpu: ['fp16', 'fp32', 'q4', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
   vocoder: { webgpu: ['fp32', 'fp16', 'int8', 'q4'], wasm: ['fp32', 'int8', 'fp16', 'q4'] },
   voice: { webgpu: ['fp32', 'fp16', 'int8', 'q4'], wasm: ['fp32', 'fp16', 'int8', 'q4'] },
 };

@@ -20,9 +20,12 @@
  * (`IncrementalFlow.windowPrefix`: an approximation), so its time is that of the bounded-memory stream;
  * `streamCacheMBPerSecond` is what an exact stream's caches grow by per second of audio. The re-solving stream it is
  * compared with (`baselineChunkFlowMs`, printed) is timed for its first `--resolve-chunks` chunks only: each of its
- * chunks re-solves prompt ⊕ all tokens, so 60 s of them take hours on 2 cores. `--json FILE` writes
- * `{ schedules: [{ name, ttfaMs: { baseline, cached }, ttfaRatio, chunkFlowMs, baselineChunkFlowMs, chunkCostRatio,
- * promptCacheMB, promptCacheBuildMs, streamCacheMBPerSecond, exactStreamSeconds }] }` (ratios cached / baseline).
+ * chunks re-solves prompt ⊕ all tokens, so 60 s of them take hours on 2 cores. Those chunks are also compared
+ * (`chunkMelMaxDiff`, max |Δmel| of each cached chunk against the re-solving one): within 1e-5 while the cached stream
+ * is exact — the full-size exactness check (e.g. `--seconds 8 --flow-cache-mb 4096 --runs 0`). `--json FILE`
+ * writes `{ schedules: [{ name, ttfaMs: { baseline, cached }, ttfaRatio, chunkFlowMs, baselineChunkFlowMs,
+ * chunkMelMaxDiff, chunkCostRatio, promptCacheMB, promptCacheBuildMs, streamCacheMBPerSecond, exactStreamSeconds }] }`
+ * (ratios cached / baseline).
  * `--runs 0` measures the flow alone (no TTFA, `ttfaMs` null). `--flow-schedules` picks the schedules whose flow is
  * measured alone (each takes about half an hour for 60 s on 2 cores; `--flow-schedules ''`: none); the others get
  * `null` flow figures.
@@ -35,6 +38,7 @@ import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
 import { DEFAULT_FLOW_CACHE_BYTES, IncrementalFlow } from '../../src/models/flow/incremental-flow.ts';
 import { Xoshiro128 } from '../../src/models/lm/rng.ts';
 import { FlowStream } from '../../src/models/token2wav.ts';
+import type { MelChunk } from '../../src/models/token2wav.ts';
 import type { StreamingOptions } from '../../src/request/options.ts';
 import { chunkPolicyOptions, streamFlowSteps } from '../../src/request/options.ts';
 import type { Dtype } from '../../src/base/stages.ts';
@@ -93,11 +97,20 @@ for (const key of flowSchedules) {
 interface FlowFigures {
   readonly chunkFlowMs: number[];
   readonly baselineChunkFlowMs: number[];
+  /** Per chunk both streams produced: max |Δmel| of the incremental stream's chunk against the re-solving one's. */
+  readonly chunkMelMaxDiff: number[];
   readonly chunkCostRatio: number;
   readonly promptCacheMB: number;
   readonly promptCacheBuildMs: number;
   readonly streamCacheMBPerSecond: number;
   readonly exactStreamSeconds: number;
+}
+
+/** Largest |a − b| (Infinity when the lengths differ). */
+function melMaxDiff(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
+  return a.length === b.length ? m : Infinity;
 }
 
 /** The flow alone: per-chunk time with and without the incremental flow, and the prompt cache's size and build time. */
@@ -120,7 +133,7 @@ async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
     const tokens = Array.from({ length: count }, () =>
       Math.floor(rng.uniform() * pkg.manifest.config.llm.speechTokenSize),
     );
-    const perChunk = async (withCache: boolean, maxChunks = Infinity): Promise<number[]> => {
+    const perChunk = async (withCache: boolean, maxChunks = Infinity): Promise<MelChunk[]> => {
       const policy = { ...chunkPolicyOptions(streaming), maxTokenHop: pkg.manifest.config.streaming.tokenHop };
       const stream = new FlowStream(flow, voice, {
         policy,
@@ -130,14 +143,21 @@ async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
       });
       stream.push(tokens);
       stream.end();
-      const ms: number[] = [];
-      for (let c = await stream.next(); c !== undefined && !c.final && ms.length < maxChunks; c = await stream.next()) {
-        ms.push(c.flowMs);
+      const chunks: MelChunk[] = [];
+      for (
+        let c = await stream.next();
+        c !== undefined && !c.final && chunks.length < maxChunks;
+        c = await stream.next()
+      ) {
+        chunks.push(c);
       }
-      return ms;
+      return chunks;
     };
-    const chunkFlowMs = await perChunk(true);
-    const baselineChunkFlowMs = await perChunk(false, Number(values['resolve-chunks']));
+    const cached = await perChunk(true);
+    const baseline = await perChunk(false, Number(values['resolve-chunks']));
+    const chunkFlowMs = cached.map((c) => c.flowMs);
+    const baselineChunkFlowMs = baseline.map((c) => c.flowMs);
+    const chunkMelMaxDiff = baseline.map((b, i) => melMaxDiff(cached[i]?.mel.data ?? new Float32Array(), b.mel.data));
     const framesPerSecond = tokenFrameRate * tokenMelRatio;
     const perFrame = incremental.cacheBytes(1, prefix.steps) - incremental.cacheBytes(0, prefix.steps);
     // frames the budget holds (whole chunks, prompt chunks included): a chunk starting before them is solved exactly
@@ -147,6 +167,7 @@ async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
     return {
       chunkFlowMs,
       baselineChunkFlowMs,
+      chunkMelMaxDiff,
       chunkCostRatio: (chunkFlowMs.at(-1) ?? NaN) / (chunkFlowMs[1] ?? NaN),
       promptCacheMB: incremental.cacheBytes(prefix.frames, prefix.steps) / 2 ** 20,
       promptCacheBuildMs,
@@ -227,6 +248,7 @@ for (const [, name, streaming] of schedules) {
     ttfaRatio,
     chunkFlowMs: flow?.chunkFlowMs ?? [],
     baselineChunkFlowMs: flow?.baselineChunkFlowMs ?? [],
+    chunkMelMaxDiff: flow?.chunkMelMaxDiff ?? [],
     chunkCostRatio: flow?.chunkCostRatio ?? null,
     promptCacheMB: flow?.promptCacheMB ?? null,
     promptCacheBuildMs: flow?.promptCacheBuildMs ?? null,
@@ -249,6 +271,9 @@ for (const [name, flow] of flowRows) {
   console.log(
     `flow ms per non-final chunk, ${name}: cached ${ms(flow.chunkFlowMs)} (exact while starting ` +
       `within ${flow.exactStreamSeconds.toFixed(2)} s, then windowed) | re-solve, first chunks ${ms(flow.baselineChunkFlowMs)}`,
+  );
+  console.log(
+    `mel max|Δ| cached vs re-solve, ${name}: ${flow.chunkMelMaxDiff.map((x) => x.toExponential(1)).join(' ')}`,
   );
 }
 if (values.json !== undefined) {

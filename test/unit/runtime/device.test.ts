@@ -41,7 +41,9 @@ describe('resolveDtype', () => {
     ['lm', 'webgpu', GPU, ALL, 'q4'],
     ['lm', 'wasm', NO_GPU, ALL, 'int8'],
     ['lm', 'wasm', NO_GPU, ['fp32', 'q4'], 'fp32'],
-    ['flow', 'webgpu', GPU, ALL, 'fp32'],
+    ['flow', 'webgpu', GPU, ALL, 'fp16'], // shader-f16: half the download, mel within 0.12 % (variant-error.ts)
+    ['flow', 'webgpu', GPU_NO_F16, ALL, 'fp32'],
+    ['flow', 'webgpu', GPU, ['fp32', 'q4', 'int8'], 'fp32'],
     ['flow', 'wasm', NO_GPU, ALL, 'int8'], // 2.8× faster than fp32 on wasm (tools/bench/engine.ts)
     ['flow', 'wasm', NO_GPU, ['fp32', 'q4'], 'fp32'],
     ['vocoder', 'webgpu', GPU, ALL, 'fp32'],
