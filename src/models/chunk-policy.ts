@@ -23,7 +23,7 @@
  *   tokens from the LM instead of `25 + pad + 3` (up to 52). Later boundaries go back to upstream's grid: the next
  *   boundary is the first upstream boundary at least `minHop` tokens further, and the hops continue from there.
  *   If `P + firstHop` is a multiple of the chunk (e.g. `firstHop = pad` when pad ≥ minHop) nothing changes in the
- *   mel: the first call's frames are complete chunks. Otherwise the first call ends inside a chunk: the frames of
+ *   mel: the first call's frames are complete chunks (`firstHop: 'pad'` picks that hop). Otherwise the first call ends inside a chunk: the frames of
  *   that partial chunk attend (chunk mask = "everything up to the end of my chunk") only to the frames that exist
  *   in this call, so they differ from what a call with the complete chunk computes; those frames are emitted as
  *   they are and the next call recomputes the chunk with more frames, which shifts the frames right after the
@@ -73,9 +73,12 @@ export interface ChunkPolicyOptions {
   /** Hop growth factor per chunk. @defaultValue 2 */
   readonly hopScale?: number;
   /**
-   * Tokens emitted by the first chunk (see the module comment). @defaultValue tokenHop + pad (upstream)
+   * Tokens emitted by the first chunk (see the module comment), or `'pad'`: the smallest first hop that ends on a
+   * chunk boundary — the prompt pad, plus whole chunks while it is below `minHop` ({@link alignedFirstHop}). `'pad'`
+   * keeps upstream's mel exactly and needs `pad + lookahead` tokens before the first flow call instead of
+   * `tokenHop + pad + lookahead`. @defaultValue tokenHop + pad (upstream)
    */
-  readonly firstHop?: number;
+  readonly firstHop?: number | 'pad';
   /** Bounded context: at least this many already-emitted tokens of left context (see the module comment). */
   readonly contextTokens?: number;
   /**
@@ -122,17 +125,47 @@ function integer(name: string, value: number, min: number): number {
   return value;
 }
 
+/**
+ * The smallest first hop whose chunk ends on the encoder's chunk grid: the prompt pad `⌈P / chunk⌉·chunk − P`, plus
+ * whole chunks while it is below `minHop` (a prompt of whole chunks gives one chunk, upstream's own first hop).
+ *
+ * @param promptTokens - flow prompt tokens P
+ * @param chunkTokens - encoder chunk in tokens
+ * @param minHop - smallest chunk
+ */
+export function alignedFirstHop(promptTokens: number, chunkTokens: number, minHop: number): number {
+  let hop = promptTokenPad(promptTokens, chunkTokens);
+  while (hop < minHop) hop += chunkTokens;
+  return hop;
+}
+
+function firstHop(
+  value: number | 'pad' | undefined,
+  promptTokens: number,
+  chunkTokens: number,
+  minHop: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'pad') return alignedFirstHop(promptTokens, chunkTokens, minHop);
+  if (!Number.isSafeInteger(value) || value < minHop) {
+    throw invalidInput(`firstHop must be an integer ≥ ${minHop} or 'pad' (got ${String(value)}).`, { firstHop: value });
+  }
+  return value;
+}
+
 function resolve(options: ChunkPolicyOptions): Resolved {
   const tokenHop = integer('tokenHop', options.tokenHop ?? 25, 1);
   const minHop = integer('minHop', options.minHop ?? 4, 1);
+  const promptTokens = integer('promptTokens', options.promptTokens, 0);
+  const chunkTokens = integer('chunkTokens', options.chunkTokens ?? 25, 1);
   return {
-    promptTokens: integer('promptTokens', options.promptTokens, 0),
-    chunkTokens: integer('chunkTokens', options.chunkTokens ?? 25, 1),
+    promptTokens,
+    chunkTokens,
     lookahead: integer('lookahead', options.lookahead ?? 3, 0),
     tokenHop,
     maxTokenHop: integer('maxTokenHop', options.maxTokenHop ?? 100, tokenHop),
     hopScale: integer('hopScale', options.hopScale ?? 2, 1),
-    firstHop: options.firstHop === undefined ? undefined : integer('firstHop', options.firstHop, minHop),
+    firstHop: firstHop(options.firstHop, promptTokens, chunkTokens, minHop),
     contextTokens: options.contextTokens === undefined ? undefined : integer('contextTokens', options.contextTokens, 0),
     minHop,
   };

@@ -121,7 +121,11 @@ const STREAMING_KEYS: Readonly<Record<keyof StreamingOptions, Check>> = {
   tokenHop: isNumber,
   maxTokenHop: isNumber,
   hopScale: isNumber,
-  firstHop: isNumber,
+  firstHop: (value, name) => {
+    if (value !== 'pad' && typeof value !== 'number') {
+      throw invalidInput(`${name} must be a number or 'pad', got ${describe(value)}.`, { [name]: value });
+    }
+  },
   contextTokens: isNumber,
   minHop: isNumber,
   firstChunkFlowSteps: (value, name) => checkFlowSteps(value, name),

@@ -34,6 +34,7 @@ describe('validateRequestOptions', () => {
         'offline',
       );
       validateRequestOptions({ streaming: { tokenHop: 25, firstHop: 10, firstChunkFlowSteps: 5 } }, 'stream');
+      validateRequestOptions({ streaming: { firstHop: 'pad' } }, 'stream');
     }).not.toThrow();
   });
 
@@ -60,6 +61,9 @@ describe('validateRequestOptions', () => {
     expect(failure({ instruct: 5 }).message).toContain('options.instruct must be a non-empty string');
     expect(failure({ sampling: { variant: 'greedy' } }).message).toContain('options.sampling.variant must be one of');
     expect(failure({ streaming: { tokenHop: '25' } }, 'stream').message).toContain('must be a number');
+    expect(failure({ streaming: { firstHop: 'grid' } }, 'stream').message).toContain(
+      "options.streaming.firstHop must be a number or 'pad', got",
+    );
   });
 
   it('keeps seed + 1 a safe integer: the largest seed is 2^53 − 2', () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { TTSError } from '../../../src/errors.ts';
 import type { FlowChunkPlan } from '../../../src/models/chunk-policy.ts';
-import { ChunkPolicy, promptTokenPad, streamSchedule } from '../../../src/models/chunk-policy.ts';
+import { alignedFirstHop, ChunkPolicy, promptTokenPad, streamSchedule } from '../../../src/models/chunk-policy.ts';
 
 type Row = [offset: number, used: number, final: boolean];
 
@@ -200,6 +200,8 @@ describe('ChunkPolicy options', () => {
       [38, 91, false],
       [88, 100, true],
     ]);
+    // 'pad' is that hop, computed from the prompt
+    expect(streamSchedule(100, { promptTokens: 87, firstHop: 'pad' })).toEqual(aligned);
     // a boundary closer than minHop is skipped: firstHop 36 → next upstream boundary 38 is too close, go to 88
     expect(rows(streamSchedule(100, { promptTokens: 87, firstHop: 36 }))).toEqual([
       [0, 39, false],
@@ -213,6 +215,24 @@ describe('ChunkPolicy options', () => {
       [75, 178, false],
       [175, 200, true],
     ]);
+  });
+
+  it("alignedFirstHop ('pad'): the prompt pad, grown by whole chunks below minHop", () => {
+    expect(alignedFirstHop(87, 25, 4)).toBe(13);
+    expect(alignedFirstHop(86, 25, 4)).toBe(14);
+    expect(alignedFirstHop(99, 25, 4)).toBe(26); // pad 1 < minHop: one chunk more
+    expect(alignedFirstHop(75, 25, 4)).toBe(25); // whole chunks: upstream's own first hop (25 + pad 0)
+    expect(alignedFirstHop(0, 25, 4)).toBe(25);
+    expect(alignedFirstHop(5, 8, 1)).toBe(3);
+    for (const p of [0, 1, 17, 50, 87, 99, 123]) {
+      const hop = alignedFirstHop(p, 25, 4);
+      expect((p + hop) % 25).toBe(0); // ends on the grid: upstream's mel
+      expect(hop).toBeGreaterThanOrEqual(4);
+      expect(hop).toBeLessThanOrEqual(25 + promptTokenPad(p)); // never later than upstream's first chunk
+    }
+    expect(() => new ChunkPolicy({ promptTokens: 87, firstHop: 'grid' as never })).toThrow(
+      /firstHop must be an integer ≥ 4 or 'pad'/,
+    );
   });
 
   it('contextTokens: the window start stays on the chunk grid with at least K tokens of left context', () => {
