@@ -23,13 +23,13 @@
  *   tokens from the LM instead of `25 + pad + 3` (up to 52). Later boundaries go back to upstream's grid: the next
  *   boundary is the first upstream boundary at least `minHop` tokens further, and the hops continue from there.
  *   If `P + firstHop` is a multiple of the chunk (e.g. `firstHop = pad` when pad ≥ minHop) nothing changes in the
- *   mel: the first call's frames are complete chunks (`firstHop: 'pad'` picks that hop). Otherwise the first call ends inside a chunk: the frames of
- *   that partial chunk attend (chunk mask = "everything up to the end of my chunk") only to the frames that exist
- *   in this call, so they differ from what a call with the complete chunk computes; those frames are emitted as
- *   they are and the next call recomputes the chunk with more frames, which shifts the frames right after the
- *   boundary as well (discontinuity hidden by the HiFT cross-fade). Only the first chunk is affected; every later
- *   chunk is again grid-aligned and equal to upstream's. The HiFT side always differs a little: other vocoder chunk
- *   lengths mean other cross-fade positions and other noise draws.
+ *   mel: the first call's frames are complete chunks (`firstHop: 'pad'` picks that hop). Otherwise the first call
+ *   ends inside a chunk: the frames of that partial chunk attend (chunk mask = "everything up to the end of my
+ *   chunk") only to the frames that exist in this call, so they differ from what a call with the complete chunk
+ *   computes; those frames are emitted as they are and the next call recomputes the chunk with more frames, which
+ *   shifts the frames right after the boundary as well (discontinuity hidden by the HiFT cross-fade). Only the first
+ *   chunk is affected; every later chunk is again grid-aligned and equal to upstream's. The HiFT side always differs
+ *   a little: other vocoder chunk lengths mean other cross-fade positions and other noise draws.
  * - `contextTokens` = K (bounded context). Upstream re-solves the whole prefix every chunk (O(n²) on long
  *   utterances). With K, a call passes only prompt ⊕ `tokens[s : …]` with s = the largest multiple of the chunk
  *   size ≤ offset − K (≥ K tokens of left context, and s on the chunk grid so chunk boundaries stay where they

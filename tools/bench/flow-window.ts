@@ -9,9 +9,10 @@
  * - today's bounded context (`streaming.contextTokens` K: every call re-solves from K tokens back),
  * - the incremental flow with a chunk-causal final chunk (`finalChunkAttention: 'chunk-causal'`).
  * Per row: the largest mel difference from the reference over the non-final chunks and on the final chunk, the frames
- * the flow solved and the tokens it encoded in all, the flow time, and the cache the stream held at most. Prints a Markdown table (the one in
- * docs/architecture.md); `--json FILE` writes the rows. On the tiny random-weight package the differences show the
- * mechanism, not the audible effect (that needs the real weights); times on a shared 2-core machine are indicative.
+ * the flow solved and the tokens it encoded in all, the flow time, and the cache the stream held at most. Prints a
+ * Markdown table (the one in docs/architecture.md); `--json FILE` writes the rows. On the tiny random-weight package
+ * the differences show the mechanism, not the audible effect (that needs the real weights); times on a shared 2-core
+ * machine are indicative.
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
