@@ -2,9 +2,8 @@
  * The incremental flow in Chromium (issue #11): on the tiny fixture, every non-final chunk of a stream solved on kept
  * caches equals today's re-solving stream within 1e-5 (mel), and the full-attention final chunk is identical — the
  * Node proof (test/unit/flow/incremental-flow.test.ts) repeated on onnxruntime-web's browser WASM build, and on its
- * WebGPU build. Tagged `@isolated-only`: the subject is numerics of
- * one worker, which cross-origin isolation (threads, SharedArrayBuffer) does not change, so running it in both projects
- * would only double its cost.
+ * WebGPU build. Tagged `@isolated-only`: the subject is numerics of one worker, which cross-origin isolation (threads,
+ * SharedArrayBuffer) does not change, so running it in both projects would only double its cost.
  */
 import { join } from 'node:path';
 import { floats, ints, need, readNpz } from '../helpers/npz.ts';

@@ -24,6 +24,7 @@ import { Xoshiro128 } from '../../src/models/lm/rng.ts';
 import type { FlowStreamOptions, MelChunk } from '../../src/models/token2wav.ts';
 import { FlowStream } from '../../src/models/token2wav.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
+import { maxAbsDiff } from '../../test/helpers/npz.ts';
 import { openBenchPackage, syntheticVoice } from './full-size.ts';
 
 const { values } = parseArgs({
@@ -69,12 +70,6 @@ async function stream(options: FlowStreamOptions): Promise<{ chunks: MelChunk[];
   return { chunks, ms: performance.now() - start };
 }
 
-function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
-  return a.length === b.length ? m : Infinity;
-}
-
 // warm the voice's prompt cache so the rows compare streams, not its one-time build
 await incremental.promptPrefix(voice, nTimesteps);
 const reference = await stream({});
@@ -96,7 +91,7 @@ const rows: Row[] = [];
 /** `heldFrames`: frames of keys/values the stream holds at most (`undefined`: no cache). */
 async function measure(name: string, options: FlowStreamOptions, heldFrames?: number): Promise<void> {
   const { chunks, ms } = await stream(options);
-  const diffs = chunks.map((c, i) => maxAbsDiff(c.mel.data, reference.chunks[i]?.mel.data ?? new Float32Array()));
+  const diffs = chunks.map((c, i) => maxAbsDiff(c.mel.data, reference.chunks[i]?.mel.data ?? []));
   rows.push({
     name,
     nonFinalMaxDiff: Math.max(0, ...diffs.slice(0, -1)),

@@ -43,6 +43,7 @@ import type { StreamingOptions } from '../../src/request/options.ts';
 import { chunkPolicyOptions, streamFlowSteps } from '../../src/request/options.ts';
 import type { Dtype } from '../../src/base/stages.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
+import { maxAbsDiff } from '../../test/helpers/npz.ts';
 import { PROMPT_TOKENS, openBenchPackage, syntheticVoice } from './full-size.ts';
 
 const { values } = parseArgs({
@@ -106,13 +107,6 @@ interface FlowFigures {
   readonly exactStreamSeconds: number;
 }
 
-/** Largest |a − b| (Infinity when the lengths differ). */
-function melMaxDiff(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? 0) - (b[i] ?? 0)));
-  return a.length === b.length ? m : Infinity;
-}
-
 /** The flow alone: per-chunk time with and without the incremental flow, and the prompt cache's size and build time. */
 async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
   const placement = { device: 'wasm' as const, dtype: flowDtype };
@@ -157,7 +151,7 @@ async function flowFigures(streaming: StreamingOptions): Promise<FlowFigures> {
     const baseline = await perChunk(false, Number(values['resolve-chunks']));
     const chunkFlowMs = cached.map((c) => c.flowMs);
     const baselineChunkFlowMs = baseline.map((c) => c.flowMs);
-    const chunkMelMaxDiff = baseline.map((b, i) => melMaxDiff(cached[i]?.mel.data ?? new Float32Array(), b.mel.data));
+    const chunkMelMaxDiff = baseline.map((b, i) => maxAbsDiff(cached[i]?.mel.data ?? [], b.mel.data));
     const framesPerSecond = tokenFrameRate * tokenMelRatio;
     const perFrame = incremental.cacheBytes(1, prefix.steps) - incremental.cacheBytes(0, prefix.steps);
     // frames the budget holds (whole chunks, prompt chunks included): a chunk starting before them is solved exactly
