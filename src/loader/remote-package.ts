@@ -101,17 +101,22 @@ export class RemotePackageFiles {
     }
   }
 
-  /** Bytes of a package file, verified against the manifest entry. */
+  /**
+   * Bytes of a package file, verified against the manifest entry. Verified graph bytes are handed over once; external
+   * data stays kept until {@link RemotePackageFiles.forgetUnread}, since several graphs may share one data file (the
+   * estimator's weights serve `flow_step` and `flow_step_incremental`) and a second fetch would download it again
+   * when there is no cache.
+   */
   async read(file: ManifestFile, signal?: AbortSignal): Promise<Uint8Array> {
     const kept = this.#verified.get(file.path);
     if (kept !== undefined) {
-      this.#verified.delete(file.path);
+      if (file.kind !== 'external-data') this.#verified.delete(file.path);
       return kept;
     }
     return this.#fetch(file, signal);
   }
 
-  /** Drops the verified bytes no `read` took (the sessions are made: they will not be asked for). */
+  /** Drops the verified bytes still kept: the sessions are made, they will not be asked for. */
   forgetUnread(): void {
     this.#verified.clear();
   }

@@ -66,8 +66,13 @@ export class ModelPackage {
     const [model, ...external] = variantFiles(this.manifest, graph, options.dtype);
     if (model === undefined) throw new TTSError('ERR_MODEL_FORMAT', `No file for graph "${graph}".`);
     const bytes = await this.files.read(model, options.signal);
+    // a graph names its external data relative to its own directory; manifest paths are relative to the package
+    const dir = model.path.slice(0, model.path.lastIndexOf('/') + 1);
     const externalData = await Promise.all(
-      external.map(async (f) => ({ path: f.path, data: await this.files.read(f, options.signal) })),
+      external.map(async (f) => ({
+        path: f.path.startsWith(dir) ? f.path.slice(dir.length) : f.path,
+        data: await this.files.read(f, options.signal),
+      })),
     );
     const sessionOptions: GraphSessionOptions = {
       device: options.device,

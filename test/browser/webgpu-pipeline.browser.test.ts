@@ -55,7 +55,7 @@ test.describe('CosyVoice on WebGPU (SwiftShader)', () => {
       flow: 'webgpu',
       vocoder: 'wasm',
     });
-    // the request made right after the loss waited for the restart and speaks (vocoder on wasm now, also fp32)
+    // the request made right after the loss waited for the restart and speaks (vocoder on wasm now, the same file)
     expect(lost.laterSamples.length).toBe(golden.samples);
     const later = strided(Float32Array.from(lost.laterSamples), golden.stride);
     expect(maxAbsDiff(later, Float32Array.from(golden.wave))).toBeLessThan(WEBGPU_SAMPLE_TOLERANCE);

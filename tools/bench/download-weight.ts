@@ -5,15 +5,17 @@
  * device `dtype: 'auto'` resolves to (WebGPU on a real adapter, with and without `shader-f16`; WASM), the dtype each
  * stage picks (`resolveDtype`, the library's own rule) and the bytes of the files that stage downloads
  * (`stageFiles`: its graphs with external data, the tokenizer or noise), with the optional incremental flow graph
- * (`flow_step_incremental`) shown apart, since it repeats the estimator's weights. Synthesis = LM + flow + vocoder;
- * the cloning stage (`voice`) is downloaded only by `cloneVoice()` and listed apart. Sizes in MB (10^6 bytes).
+ * (`flow_step_incremental`) shown apart: the files only it needs (packages exported since 2026-12-05 keep the
+ * estimator's weights in one data file both estimator graphs share, so what remains is its graph structure).
+ * Synthesis = LM + flow + vocoder; the cloning stage (`voice`) is downloaded only by `cloneVoice()` and listed apart.
+ * Sizes in MB (10^6 bytes).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Device, Stage } from '../../src/base/stages.ts';
 import type { ModelManifest } from '../../src/loader/manifest.ts';
-import { parseManifest, stageDtypes, stageFiles, variantFiles } from '../../src/loader/manifest.ts';
+import { parseManifest, stageDtypes, stageFiles, stageGraphs, variantFiles } from '../../src/loader/manifest.ts';
 import type { DeviceCapabilities } from '../../src/runtime/device.ts';
 import { resolveDtype } from '../../src/runtime/device.ts';
 
@@ -56,9 +58,19 @@ const report = environments.map(({ name, device, caps }) => {
     .filter((stage) => stageDtypes(manifest, stage).length > 0)
     .map((stage) => {
       const dtype = resolveDtype(stage, 'auto', device, stageDtypes(manifest, stage), caps);
+      // the incremental graph's own files: the estimator weights it shares with flow_step are not its cost
+      const shared = new Set(
+        stageGraphs(manifest, stage, dtype)
+          .filter((g) => g !== 'flow_step_incremental')
+          .flatMap((g) => variantFiles(manifest, g, dtype).map((f) => f.path)),
+      );
       const incremental =
         stage === 'flow' && manifest.graphs.flow_step_incremental?.[dtype] !== undefined
-          ? bytesOf(variantFiles(manifest, 'flow_step_incremental', dtype).map((f) => f.path))
+          ? bytesOf(
+              variantFiles(manifest, 'flow_step_incremental', dtype)
+                .map((f) => f.path)
+                .filter((p) => !shared.has(p)),
+            )
           : 0;
       return { stage, dtype, mb: bytesOf(stageFiles(manifest, stage, dtype)) / MB, incrementalMb: incremental / MB };
     });

@@ -13,6 +13,10 @@
  *   (the package's fixed noise) — max |Δ| and RMS |Δ| over the mel's peak.
  * - end to end (`token2wav`: the variant's flow and vocoder, vocoder noise seeded): the waveform — max |Δ| and RMS over
  *   the fp32 waveform's peak; the mel figures are those of the flow row (the vocoder does not change the mel).
+ * - the vocoder alone: each vocoder file other than fp32's (the fp16-weight graph serving fp16, int8 and q4) on the
+ *   fp32 flow's mel — F0 (Hz) and waveform, max |Δ| and RMS over the fp32 vocoder's.
+ * - for every waveform also its log-mel distance in dB (`spectralError`): a phase drift of the sine source looks large
+ *   sample by sample and is not heard; the spectrum says what changed in the sound.
  *
  * The voice and tokens are synthetic (tools/bench/full-size.ts) so any package works. The LM rows need a reference LM:
  * the full-size fp32 one (1.46 GB) does not fit the wasm32 heap (tools/bench/engine.ts), so on that package pass
@@ -23,10 +27,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Dtype } from '../../src/base/stages.ts';
+import { createPromptMelPlan, promptMel } from '../../src/dsp/mel.ts';
 import { stageDtypes } from '../../src/loader/manifest.ts';
+import type { Mel } from '../../src/models/flow/flow-matcher.ts';
 import { FlowMatcher } from '../../src/models/flow/flow-matcher.ts';
 import { Xoshiro128 } from '../../src/models/lm/rng.ts';
 import { tokensToWave } from '../../src/models/token2wav.ts';
+import type { VocoderOutput } from '../../src/models/vocoder/vocoder.ts';
 import { Vocoder } from '../../src/models/vocoder/vocoder.ts';
 import type { ModelPackage } from '../../src/runtime/model-package.ts';
 import type { OrtModule } from '../../src/runtime/ort.ts';
@@ -165,7 +172,7 @@ function compareDistributions(reference: readonly Float64Array[], variant: reado
 }
 
 interface AudioOut {
-  readonly mel: Float32Array;
+  readonly mel: Mel;
   readonly wave: Float32Array;
 }
 
@@ -180,10 +187,32 @@ async function synthesize(pkg: ModelPackage, ort: OrtModule, dtype: Dtype): Prom
       Math.floor(rng.uniform() * pkg.manifest.config.flow.vocabSize),
     );
     const chunk = await tokensToWave(flow, vocoder, voice, tokens, { rng: new Xoshiro128(seed + 1) });
-    return { mel: chunk.mel.data, wave: chunk.samples };
+    return { mel: chunk.mel, wave: chunk.samples };
   } finally {
     await Promise.all([flow.release(), vocoder.release()]);
   }
+}
+
+/** The vocoder alone (dtype `dtype`) on a given mel, its excitation noise seeded as in {@link synthesize}. */
+async function vocode(pkg: ModelPackage, ort: OrtModule, dtype: Dtype, mel: Mel): Promise<VocoderOutput> {
+  const vocoder = await Vocoder.create(pkg, ort, { device: 'wasm', dtype });
+  try {
+    return await vocoder.synthesize(mel, { rng: new Xoshiro128(seed + 1) });
+  } finally {
+    await vocoder.release();
+  }
+}
+
+/** Vocoder dtypes served by a file other than fp32's (one per file: its fp16-weight graph serves fp16, int8, q4). */
+function compactVocoderDtypes(pkg: ModelPackage): Dtype[] {
+  const fileOf = (d: Dtype): string | undefined => pkg.manifest.graphs.hift_decoder?.[d]?.file;
+  const seen = new Set([fileOf('fp32')]);
+  return stageDtypes(pkg.manifest, 'vocoder').filter((d) => {
+    const file = fileOf(d);
+    if (seen.has(file)) return false;
+    seen.add(file);
+    return true;
+  });
 }
 
 interface SignalError {
@@ -209,6 +238,32 @@ function signalError(reference: Float32Array, variant: Float32Array): SignalErro
   }
   const rms = Math.sqrt(sq / reference.length);
   return { maxAbs, rms, peak, relMaxAbs: maxAbs / peak, relRms: rms / peak };
+}
+
+/** Log-mel distance of two waveforms in dB (20·log10 of the Matcha mel's magnitudes, its 1e-5 floor included). */
+interface SpectralError {
+  readonly meanAbsDb: number;
+  readonly maxAbsDb: number;
+}
+
+const melPlan = createPromptMelPlan();
+const DB_PER_NEPER = 20 / Math.LN10;
+
+/**
+ * How far apart two waveforms sound, roughly: the sample-wise figures count a phase drift of the sine source (an F0
+ * off by 0.05 % moves every later period a little) as a large error, while the spectrum it shapes barely changes.
+ */
+function spectralError(reference: Float32Array, variant: Float32Array): SpectralError {
+  const a = promptMel(reference, melPlan);
+  const b = promptMel(variant, melPlan);
+  let sum = 0;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs((a[i] ?? NaN) - (b[i] ?? NaN)) * DB_PER_NEPER;
+    sum += d;
+    max = Math.max(max, d);
+  }
+  return { meanAbsDb: sum / a.length, maxAbsDb: max };
 }
 
 const pkg = await openBenchPackage(values.model);
@@ -247,8 +302,9 @@ for (const dtype of variants) {
   if (lm === undefined && audio === undefined) continue;
   const row = {
     lm,
-    flowMel: audio && audioReference && signalError(audioReference.mel, audio.mel),
+    flowMel: audio && audioReference && signalError(audioReference.mel.data, audio.mel.data),
     wave: audio && audioReference && signalError(audioReference.wave, audio.wave),
+    waveLogMel: audio && audioReference && spectralError(audioReference.wave, audio.wave),
   };
   (report['variants'] as Record<string, unknown>)[dtype] = row;
   const lmText =
@@ -259,10 +315,34 @@ for (const dtype of variants) {
     e === undefined
       ? `${name} —`
       : `${name} max|Δ| ${e.maxAbs.toExponential(2)} (${percent(e.relMaxAbs, 2)} of ${e.peak.toFixed(digits)}), rms ${percent(e.relRms, 3)}`;
+  const logMelText = (e: SpectralError | undefined): string =>
+    e === undefined ? '' : `; wave log-mel |Δ| mean ${e.meanAbsDb.toFixed(3)} dB, max ${e.maxAbsDb.toFixed(2)} dB`;
   console.log(
-    `${dtype}: LM (vs ${lmReferenceDtype}) top-1 ${lmText}; ${signalText('mel', row.flowMel, 2)}; ${signalText('wave', row.wave, 3)}`,
+    `${dtype}: LM (vs ${lmReferenceDtype}) top-1 ${lmText}; ${signalText('mel', row.flowMel, 2)}; ${signalText('wave', row.wave, 3)}${logMelText(row.waveLogMel)}`,
   );
 }
+// the vocoder alone: its compact file (fp16-stored weights, fp32 arithmetic) against fp32 on the fp32 flow's mel
+const vocoderRows: Record<string, unknown> = {};
+if (audioReference !== undefined) {
+  const reference = await vocode(pkg, ort, 'fp32', audioReference.mel);
+  for (const dtype of compactVocoderDtypes(pkg)) {
+    const out = await vocode(pkg, ort, dtype, audioReference.mel);
+    const row = {
+      f0: signalError(reference.f0, out.f0),
+      wave: signalError(reference.samples, out.samples),
+      waveLogMel: spectralError(reference.samples, out.samples),
+    };
+    vocoderRows[dtype] = { file: pkg.manifest.graphs.hift_decoder?.[dtype]?.file, ...row };
+    console.log(
+      `vocoder ${dtype} alone (${pkg.manifest.graphs.hift_decoder?.[dtype]?.file}, on the fp32 mel): F0 max|Δ| ` +
+        `${row.f0.maxAbs.toExponential(2)} Hz (${percent(row.f0.relMaxAbs, 3)} of ${row.f0.peak.toFixed(1)} Hz), ` +
+        `wave max|Δ| ${row.wave.maxAbs.toExponential(2)} (${percent(row.wave.relMaxAbs, 3)} of ` +
+        `${row.wave.peak.toFixed(3)}), rms ${percent(row.wave.relRms, 4)}; log-mel |Δ| mean ` +
+        `${row.waveLogMel.meanAbsDb.toFixed(3)} dB, max ${row.waveLogMel.maxAbsDb.toFixed(2)} dB`,
+    );
+  }
+}
+report['vocoder'] = vocoderRows;
 mkdirSync(dirname(values.out), { recursive: true });
 writeFileSync(values.out, JSON.stringify(report, null, 2) + '\n');
 console.log(`wrote ${values.out}`);

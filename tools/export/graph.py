@@ -166,3 +166,16 @@ def assert_io_matches(model: onnx.ModelProto, expected: GraphIo, graph_name: str
     actual = graph_io(model)
     if actual != expected:
         raise AssertionError(f"{graph_name}: graph I/O {actual} differs from the contract {expected}")
+
+
+def external_files(path: Path) -> list[str]:
+    """External-data files the ``.onnx`` at ``path`` references (names relative to its directory), sorted."""
+    model = onnx.load(str(path), load_external_data=False)
+    names = {
+        entry.value
+        for tensor in model.graph.initializer
+        if tensor.data_location == onnx.TensorProto.EXTERNAL
+        for entry in tensor.external_data
+        if entry.key == "location"
+    }
+    return sorted(names)

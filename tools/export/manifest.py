@@ -151,6 +151,20 @@ class PackageIndex:
                 self.add_file(r, stage, kind, graph, dtype)
         self.graphs.setdefault(graph, {})[dtype] = {"file": rel, "externalData": list(external or [])}
 
+    def replace_external(self, graph: str, dtype: str, external: list[str]) -> None:
+        """After the ``dtype`` variant of ``graph`` was rewritten with other external data: refreshes its file's size
+        and hash, registers new data files (a file several graphs share names no graph) and forgets unused ones."""
+        variant = self.graphs[graph][dtype]
+        old = self.files[variant["file"]]
+        self.add_file(variant["file"], old["stage"], "graph", old.get("graph"), old.get("dtype"))
+        for rel in external:
+            if rel not in self.files:
+                self.add_file(rel, old["stage"], "external-data", dtype=dtype)
+        variant["externalData"] = list(external)
+        used = {f for g in self.graphs.values() for v in g.values() for f in [v["file"], *v["externalData"]]}
+        for rel in [r for r, f in self.files.items() if f["kind"] == "external-data" and r not in used]:
+            del self.files[rel]
+
     def to_json(self, model_id: str, cfg: ModelConfig, extra: dict[str, Any] | None = None) -> str:
         if self.tokenizer is None or self.noise is None:
             raise ValueError("a package needs tokenizer.json and the CFM noise buffer")

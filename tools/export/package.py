@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
-from tools.export import variants
+from tools.export import shared_weights, variants
 from tools.export.flow import export_flow_encoder, export_flow_step, export_flow_step_incremental, write_noise
-from tools.export.hift import export_hift_decoder, export_hift_f0
+from tools.export.graph import external_files
+from tools.export.hift import example_decoder_inputs, export_hift_decoder, export_hift_f0
 from tools.export.llm import export_embed_speech, export_embed_text, export_llm
 from tools.export.manifest import GRAPH_STAGE, PackageIndex
 from tools.export.tokenizer import build_from_blanken, build_from_tokenizer_json, special_token_ids
@@ -32,9 +32,14 @@ from tools.reference.llm import load_qwen2lm
 
 ALL_DTYPES = ("fp32", "fp16", "int8", "q4")
 
-# Graphs that keep fp32 weights and activations in every variant (spec §6.5: HiFT/F0 break in fp16; HiFT is
-# convolutions, which the weight-only quantisers here leave untouched, so int8/q4 would only duplicate the file).
-FP32_ONLY = frozenset({"hift_f0", "hift_decoder"})
+# Graphs that compute in fp32 in every variant (spec §6.5: HiFT's F0 and exp(magnitude) break in fp16 arithmetic;
+# HiFT is convolutions, which the weight-only quantisers leave untouched). Their fp16, int8 and q4 variants are one
+# file: fp16-stored weights cast to fp32 at load (variants.make_fp16_weights), half the download, fp32 arithmetic.
+FP32_COMPUTE = frozenset({"hift_f0", "hift_decoder"})
+
+# Graphs whose variants hold the same weights (tools/export/shared_weights.py): each dtype's common initializers go
+# to one ``<name>.<dtype>.data`` that both graphs reference, so a client loading both downloads the weights once.
+SHARED_WEIGHTS = {"flow_estimator": ("flow_step", "flow_step_incremental")}
 
 VOICE_FILES = {"speech_tokenizer": "speech_tokenizer_v2.onnx", "campplus": "campplus.onnx"}
 
@@ -83,16 +88,24 @@ def export_package(opts: ExportOptions) -> dict[str, Any]:
             if dtype == "fp32":
                 continue
             rel = variant_file(graph, dtype, opts)
-            if rel == f"{graph}.fp32.onnx":
-                index.add_graph(graph, dtype, rel, index.graphs[graph]["fp32"]["externalData"])
+            written = next((v for v in index.graphs[graph].values() if v["file"] == rel), None)
+            if written is not None:  # one file serving several dtypes (fp32 embed tables, the vocoder's fp16 weights)
+                index.add_graph(graph, dtype, rel, written["externalData"])
+                if opts.measure and graph in quality:
+                    served = next(d for d, v in index.graphs[graph].items() if v["file"] == rel)
+                    if served in quality[graph]:
+                        quality[graph][dtype] = quality[graph][served]
                 continue
             opts.log(f"export: {graph} {dtype}")
-            model = variants.make_variant(variants.load(out / f"{graph}.fp32.onnx"), dtype)
+            fp32 = variants.load(out / f"{graph}.fp32.onnx")
+            model = variants.make_fp16_weights(fp32) if graph in FP32_COMPUTE else variants.make_variant(fp32, dtype)
             external = variants.save(model, out / rel)
             index.add_graph(graph, dtype, rel, external)
             if opts.measure:
                 quality.setdefault(graph, {})[dtype] = measure_error(out / f"{graph}.fp32.onnx", out / rel, graph, cfg)
 
+    for name, graphs in SHARED_WEIGHTS.items():
+        share_graph_weights(out, index, name, graphs)
     copy_voice_graphs(opts, index)
     write_tokenizer(opts, index)
     noise = write_noise(out / "cfm_noise.f32", cfg.flow.noise_frames)
@@ -127,24 +140,29 @@ def fp32_writers(checkpoint: Path, cfg: ModelConfig, log: Callable[[str], None])
 
 def variant_file(graph: str, dtype: str, opts: ExportOptions) -> str:
     """File serving ``graph`` in ``dtype``: its own file, or the fp32 file where the policy keeps fp32."""
-    if graph in FP32_ONLY:
-        return f"{graph}.fp32.onnx"
+    if graph in FP32_COMPUTE:
+        return f"{graph}.fp16-weights.onnx"
     if graph == "embed_text" and opts.embed_dtypes is not None and dtype not in opts.embed_dtypes:
         return f"{graph}.fp32.onnx"
     return f"{graph}.{dtype}.onnx"
 
 
-def external_files(path: Path) -> list[str]:
-    """External-data files an .onnx references (relative to its directory)."""
-    model = onnx.load(str(path), load_external_data=False)
-    names = {
-        entry.value
-        for tensor in model.graph.initializer
-        if tensor.data_location == onnx.TensorProto.EXTERNAL
-        for entry in tensor.external_data
-        if entry.key == "location"
-    }
-    return sorted(names)
+def share_graph_weights(out: Path, index: PackageIndex, name: str, graphs: tuple[str, ...]) -> None:
+    """Per variant file set of ``graphs``, moves their common weights into ``<name>.<dtype>.data`` (after every
+    variant is derived and measured: those steps read the self-contained fp32 files)."""
+    if not all(g in index.graphs for g in graphs):
+        return
+    done: set[tuple[str, ...]] = set()
+    for dtype in index.graphs[graphs[0]]:
+        files = tuple(index.graphs[g][dtype]["file"] for g in graphs if dtype in index.graphs[g])
+        if len(set(files)) < 2 or files in done:
+            continue
+        done.add(files)
+        external = sorted(shared_weights.share([out / f for f in files], out / f"{name}.{dtype}.data"))
+        for graph in graphs:
+            for d, variant in index.graphs[graph].items():
+                if variant["file"] in files:
+                    index.replace_external(graph, d, external)
 
 
 def copy_voice_graphs(opts: ExportOptions, index: PackageIndex) -> None:
@@ -223,6 +241,16 @@ def _feeds(graph: str, cfg: ModelConfig, rng: np.random.Generator) -> dict[str, 
         # a past of one chunk (the cache only ever holds whole chunks) and 10 new frames; the cache shapes are the
         # graph's own (blocks, heads, convolution channels), read from its inputs by measure_error
         return _feeds("flow_step", cfg, rng) | {"past_frames": np.array(flow.estimator.static_chunk_size)}
+    if graph == "hift_f0":
+        # log-mel-like values (speech mels span about −11 … 2)
+        return {"mel": (rng.standard_normal((1, cfg.hift.in_channels, 60)) * 2 - 5).astype(np.float32)}
+    if graph == "hift_decoder":
+        mel, excitation, cache = (t.numpy() for t in example_decoder_inputs(cfg.hift, frames=60))
+        return {
+            "mel": (rng.standard_normal(mel.shape) * 2 - 5).astype(np.float32),
+            "excitation": (rng.standard_normal(excitation.shape) * 0.1).astype(np.float32),
+            "cache_source": cache,
+        }
     raise KeyError(graph)
 
 

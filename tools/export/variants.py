@@ -7,6 +7,9 @@
   standard ops only).
 * ``q4``: 4-bit ``MatMulNBits`` (block 32, symmetric) for WebGPU (onnxruntime's ``MatMulNBitsQuantizer``);
   embedding tables → ``GatherBlockQuantized`` 4-bit.
+* fp16 *weights* (``make_fp16_weights``, the vocoder's compact form): float weights stored in fp16, each followed by
+  a ``Cast`` to fp32, every activation fp32 — half the download, fp32 arithmetic (onnxruntime folds the casts into
+  fp32 initializers when it creates the session). For graphs whose arithmetic must stay fp32 (HiFT, spec §6.5).
 
 Graph I/O never changes, so one TypeScript runner drives every variant.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +32,9 @@ from onnx import helper, numpy_helper
 FP16_BLOCKED_OPS = ["ReduceMean", "Pow", "Sqrt", "Exp"]
 # Embedding tables smaller than this stay fp32 in quantised variants: no download gain, only error.
 MIN_QUANTIZED_TABLE = 1 << 16
+# Weights with fewer values stay fp32 in fp16-weight graphs: a bias saves bytes, not a download.
+MIN_FP16_WEIGHT = 256
+FP16_MAX = 65504.0
 Q4_BLOCK = 32
 Q4_OPSET = 21
 TWO_GB = 2**31 - 1
@@ -115,6 +122,32 @@ def make_fp16(src: onnx.ModelProto, blocked_ops: list[str] | None = None) -> onn
     return convert_float_to_float16(
         src, keep_io_types=True, op_block_list=FP16_BLOCKED_OPS + list(blocked_ops or []), disable_shape_infer=True
     )
+
+
+def make_fp16_weights(src: onnx.ModelProto) -> onnx.ModelProto:
+    """Float initializers of at least ``MIN_FP16_WEIGHT`` values → fp16 storage + ``Cast`` to fp32 at graph entry.
+
+    Only the stored values change (rounded to the nearest fp16, relative error ≤ 2^-11); names, I/O and every op
+    stay, so the graph computes in fp32 exactly as before, on weights a rounding away. Refuses weights fp16 cannot
+    hold (|w| > 65504) rather than store infinities.
+    """
+    model = onnx.ModelProto()
+    model.CopyFrom(src)
+    casts = []
+    for tensor in model.graph.initializer:
+        if tensor.data_type != onnx.TensorProto.FLOAT or math.prod(tensor.dims) < MIN_FP16_WEIGHT:
+            continue
+        values = numpy_helper.to_array(tensor)
+        peak = float(np.abs(values).max())
+        if peak > FP16_MAX:
+            raise ValueError(f"{tensor.name}: |w| up to {peak:g} does not fit fp16 (max {FP16_MAX:g})")
+        name = tensor.name
+        tensor.CopyFrom(numpy_helper.from_array(values.astype(np.float16), name + "_fp16"))
+        casts.append(helper.make_node("Cast", [name + "_fp16"], [name], to=onnx.TensorProto.FLOAT, name=name + "_cast"))
+    nodes = list(model.graph.node)
+    del model.graph.node[:]
+    model.graph.node.extend(casts + nodes)
+    return model
 
 
 def make_int8(src: onnx.ModelProto) -> onnx.ModelProto:

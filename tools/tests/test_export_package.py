@@ -13,8 +13,11 @@ import onnxruntime as ort
 import pytest
 
 from tools.export.__main__ import main as export_main
+from tools.export.graph import external_files
 from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
+from tools.export.shared_weights import ALIGNMENT, MIN_SHARED_BYTES
 from tools.export.tokenizer import special_token_ids
+from tools.export.variants import MIN_FP16_WEIGHT
 from tools.reference.config import load_checkpoint_config
 from tools.tests.upstream import UPSTREAM_VECTORS
 
@@ -69,10 +72,29 @@ def test_every_graph_has_every_variant_with_the_fp32_interface(package: Path) ->
             assert io_signature(package / variant["file"]) == reference, (graph, dtype)
 
 
-def test_vocoder_stays_fp32_in_every_variant(package: Path) -> None:
+def test_vocoder_computes_fp32_in_every_variant(package: Path) -> None:
+    """fp16/int8/q4 of HiFT: one file whose weights are stored fp16 and cast to fp32; ops and activations as fp32."""
     m = manifest(package)
     for graph in ("hift_f0", "hift_decoder"):
-        assert {v["file"] for v in m["graphs"][graph].values()} == {f"{graph}.fp32.onnx"}
+        files = {d: v["file"] for d, v in m["graphs"][graph].items()}
+        assert files.pop("fp32") == f"{graph}.fp32.onnx"
+        assert set(files.values()) == {f"{graph}.fp16-weights.onnx"}, graph
+        fp32 = onnx.load(str(package / f"{graph}.fp32.onnx"))
+        compact = onnx.load(str(package / f"{graph}.fp16-weights.onnx"))
+        big = {t.name for t in fp32.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and
+               np.prod(t.dims) >= MIN_FP16_WEIGHT}
+        assert big, graph
+        stored = {t.name: t.data_type for t in compact.graph.initializer}
+        assert all(stored[f"{name}_fp16"] == onnx.TensorProto.FLOAT16 for name in big)
+        casts = [n for n in compact.graph.node if n.op_type == "Cast" and n.input[0].endswith("_fp16")]
+        assert {n.output[0] for n in casts} >= big
+        assert all(a.i == onnx.TensorProto.FLOAT for n in casts for a in n.attribute if a.name == "to")
+        # every other node is the fp32 graph's, unchanged: the arithmetic stays fp32
+        assert [n for n in compact.graph.node if n.name not in {c.name for c in casts}] == list(fp32.graph.node)
+        assert io_signature(package / f"{graph}.fp16-weights.onnx") == io_signature(package / f"{graph}.fp32.onnx")
+        # the only change is fp16 rounding of the weights: relative error of the outputs well below fp16 arithmetic's
+        quality = m["quality"][graph]
+        assert 0 < quality["fp16"]["relMaxAbs"] < 1e-2 and quality["int8"] == quality["fp16"], graph
 
 
 def test_quantised_variants_use_the_intended_kernels(package: Path) -> None:
@@ -123,3 +145,22 @@ def test_constants_tokenizer_and_noise(package: Path) -> None:
     # upstream-vectors README: rand_noise[0, 0, :3] (exact float32 values)
     first = np.array([-1.1258398294448853, -1.152360200881958, -0.2505785822868347], np.float32)
     np.testing.assert_array_equal(noise[0, :3], first)
+
+
+def test_exported_estimator_graphs_share_their_weights(package: Path) -> None:
+    graphs = manifest(package)["graphs"]
+    for dtype, variant in graphs["flow_step"].items():
+        incremental = graphs["flow_step_incremental"][dtype]
+        assert variant["externalData"] == incremental["externalData"] == [f"flow_estimator.{dtype}.data"], dtype
+        data = package / variant["externalData"][0]
+        offsets: dict[tuple[int, tuple[int, ...], bytes], int] = {}
+        for rel in (variant["file"], incremental["file"]):
+            assert external_files(package / rel) == [data.name]
+            for tensor in onnx.load(str(package / rel), load_external_data=True).graph.initializer:
+                if len(tensor.raw_data) < MIN_SHARED_BYTES:
+                    continue
+                # every large weight of either graph is in the shared file, once (the same offset from both graphs)
+                key = (tensor.data_type, tuple(tensor.dims), tensor.raw_data)
+                offsets.setdefault(key, len(offsets))
+        sizes = sorted(len(k[2]) for k in offsets)
+        assert data.stat().st_size >= sum(sizes) and data.stat().st_size < sum(sizes) + ALIGNMENT * len(sizes)

@@ -4,11 +4,11 @@
  * Exposes `window.variants`; results are plain JSON (per output: max |WebGPU − WASM| and max |WASM|).
  */
 import { parseManifest, variantFiles } from '../../../src/loader/manifest.ts';
-import type { GraphName } from '../../../src/loader/manifest.ts';
 import { Xoshiro128 } from '../../../src/models/lm/rng.ts';
 import { configureOrt, loadOrt } from '../../../src/runtime/ort.ts';
 import type { OrtModule, OrtTensor } from '../../../src/runtime/ort.ts';
-import { GraphSession } from '../../../src/runtime/session.ts';
+import { ModelPackage } from '../../../src/runtime/model-package.ts';
+import type { GraphSession } from '../../../src/runtime/session.ts';
 import type { TensorMap } from '../../../src/runtime/session.ts';
 import type { BackendDiff, ParityRequest, VariantsApi } from './api.ts';
 
@@ -89,11 +89,11 @@ async function outputData(tensor: OrtTensor): Promise<Float32Array> {
 async function runOn(
   ort: OrtModule,
   device: 'wasm' | 'webgpu',
-  graph: GraphName,
-  model: Uint8Array,
+  pkg: ModelPackage,
   request: ParityRequest,
 ): Promise<Record<string, Float32Array>> {
-  const session = await GraphSession.create(ort, graph, model, { device });
+  // through the package, as the stages load graphs: a graph's external data (shared estimator weights) comes along
+  const session = await pkg.session(ort, request.graph, { device, dtype: request.dtype });
   try {
     const feeds = seededFeeds(session, request.seed);
     const perturbed = request.perturbOnWebGpu;
@@ -115,10 +115,10 @@ async function compare(request: ParityRequest): Promise<BackendDiff[]> {
   const manifest = parseManifest(JSON.parse(new TextDecoder().decode(await fetchBytes('manifest.json'))));
   const [file] = variantFiles(manifest, request.graph, request.dtype);
   if (file === undefined) throw new Error(`no ${request.dtype} file for ${request.graph}`);
-  const model = await fetchBytes(file.path);
+  const pkg = new ModelPackage(manifest, { read: (f) => fetchBytes(f.path) });
   const [wasm, webgpu] = await Promise.all([loadOrt('wasm'), loadOrt('webgpu')]);
-  const wasmOut = await runOn(wasm, 'wasm', request.graph, model, request);
-  const gpuOut = await runOn(webgpu, 'webgpu', request.graph, model, request);
+  const wasmOut = await runOn(wasm, 'wasm', pkg, request);
+  const gpuOut = await runOn(webgpu, 'webgpu', pkg, request);
   return Object.entries(wasmOut).map(([output, expected]) => {
     const actual = gpuOut[output] ?? new Float32Array(0);
     let maxDiff = 0;

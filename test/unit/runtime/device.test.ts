@@ -46,7 +46,12 @@ describe('resolveDtype', () => {
     ['flow', 'webgpu', GPU, ['fp32', 'q4', 'int8'], 'fp32'],
     ['flow', 'wasm', NO_GPU, ALL, 'int8'], // 2.8× faster than fp32 on wasm (tools/bench/engine.ts)
     ['flow', 'wasm', NO_GPU, ['fp32', 'q4'], 'fp32'],
-    ['vocoder', 'webgpu', GPU, ALL, 'fp32'],
+    // the vocoder computes fp32 in every variant; fp16 = fp16-stored weights: half the download, no shader-f16 needed
+    ['vocoder', 'webgpu', GPU, ALL, 'fp16'],
+    ['vocoder', 'webgpu', GPU_NO_F16, ALL, 'fp16'],
+    ['vocoder', 'wasm', NO_GPU, ALL, 'fp16'],
+    ['vocoder', 'wasm', NO_GPU, ['fp32', 'int8', 'q4'], 'int8'], // a package without fp16: its compact vocoder file
+    ['vocoder', 'wasm', NO_GPU, ['fp32'], 'fp32'],
     ['lm', 'webgpu', GPU_NO_F16, ['fp16', 'fp32'], 'fp32'], // fp16 needs shader-f16
   ] as const)('auto for %s on %s → best shipped', (stage, device, caps, available, expected) => {
     expect(resolveDtype(stage, 'auto', device, available, caps)).toBe(expected);
@@ -58,6 +63,7 @@ describe('resolveDtype', () => {
       'dtype "q4" is not available for stage "lm". This model package ships: fp32, int8.',
     );
     expect(code(() => resolveDtype('lm', 'fp16', 'webgpu', ALL, GPU_NO_F16))).toBe('ERR_DEVICE_UNAVAILABLE');
+    expect(resolveDtype('vocoder', 'fp16', 'webgpu', ALL, GPU_NO_F16)).toBe('fp16');
     expect(code(() => resolveDtype('voice', 'auto', 'wasm', [], NO_GPU))).toBe('ERR_MODEL_FORMAT');
     expect(code(() => resolveDtype('lm', 'int4' as never, 'wasm', ALL, NO_GPU))).toBe('ERR_INVALID_INPUT');
   });

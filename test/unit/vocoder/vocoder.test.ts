@@ -156,19 +156,30 @@ describe('StreamingVocoder', () => {
   });
 });
 
-describe('tiny vocoder variants: the same samples as fp32', () => {
+describe('tiny vocoder variants: fp16-stored weights, fp32 arithmetic', () => {
   it.each(['int8', 'q4'] as const)('%s', async (dtype) => {
-    // the exporter ships hift graphs in fp32 only (quantising them costs audio quality for little size); the int8 /
-    // q4 entries resolve to the fp32 files, so the samples must be the fp32 ones exactly
+    // the exporter ships one compact HiFT file for every non-fp32 dtype (tools/export/variants.py
+    // make_fp16_weights): the weights rounded to fp16, cast back at load, the arithmetic fp32 (spec §6.5)
     for (const graph of ['hift_f0', 'hift_decoder'] as const) {
       const entries = tinyPackage.manifest.graphs[graph];
-      expect(entries?.[dtype]?.file).toBe(entries?.fp32?.file);
+      expect(entries?.[dtype]?.file).toBe(`${graph}.fp16-weights.onnx`);
     }
     const variant = await Vocoder.create(tinyPackage, ort, { device: 'wasm', dtype });
     try {
       const out = await variant.synthesize(asMel(t('mel')), { rng: new Xoshiro128(99) });
       const fp32 = await tiny.synthesize(asMel(t('mel')), { rng: new Xoshiro128(99) });
-      expect(Array.from(out.samples)).toEqual(Array.from(fp32.samples));
+      const f0Error = maxAbsDiff(out.f0, fp32.f0) / Math.max(...fp32.f0);
+      const rms = (x: Float32Array): number => Math.sqrt(x.reduce((a, v) => a + v * v, 0) / x.length);
+      const waveError = rms(fp32.samples.map((v, i) => v - (out.samples[i] ?? NaN))) / rms(fp32.samples);
+      console.log(
+        `tiny vocoder ${dtype}: F0 max|Δ| ${f0Error.toExponential(2)}, wave rms |Δ| ${waveError.toExponential(2)}`,
+      );
+      // weights a rounding away (relative ≤ 2^-11): F0 measured 5.3e-4 of its peak (fp16 *arithmetic* is reported at
+      // ~1 %, spec §6.5), the waveform's RMS difference 7.1e-4 of its RMS (a small phase drift of the sine source);
+      // bounds about 4× the measured
+      expect(f0Error).toBeGreaterThan(0);
+      expect(f0Error).toBeLessThan(2e-3);
+      expect(waveError).toBeLessThan(3e-3);
     } finally {
       await variant.release();
     }
