@@ -16,8 +16,12 @@ export type Device = (typeof DEVICES)[number];
 /** A device request: a device, or `'auto'` (WebGPU on a real adapter, else wasm). */
 export type DeviceRequest = Device | 'auto';
 
-/** Weight formats a model package may ship per graph. */
-export const DTYPES = ['fp32', 'fp16', 'int8', 'q4'] as const;
+/**
+ * Weight formats a model package may ship per graph: `fp32`; `fp16` (fp16 arithmetic: WebGPU needs `shader-f16`);
+ * `fp16w` (fp16-stored weights, fp32 arithmetic: half of fp32's download, fp32's kernels, any device); `int8`
+ * (wasm); `q4` (4-bit, WebGPU).
+ */
+export const DTYPES = ['fp32', 'fp16', 'fp16w', 'int8', 'q4'] as const;
 /** One of {@link DTYPES}. */
 export type Dtype = (typeof DTYPES)[number];
 /** A dtype request: a dtype, or `'auto'` (the best available for the stage and device). */

@@ -23,24 +23,20 @@ export const NO_GPU: DeviceCapabilities = Object.freeze({ webgpu: false, fallbac
  * wrong (landscape §6). wasm: int8 — `npx tsx tools/bench/engine.ts` on the full-size package measured the LM at
  * 22.4 tokens/s int8 vs 2.9 q4, and the flow at 3.9 s per audio second int8 vs 6.6 fp32 (its measured error,
  * docs/model-package.md: 1.2e-3 relative per Euler step). The flow on WebGPU: fp16 where the adapter has
- * `shader-f16` (half the download: 742 → 375 MB full size; `tools/bench/variant-error.ts` puts its mel within 0.12 % of
+ * `shader-f16` (half the download: 457 → 232 MB full size; `tools/bench/variant-error.ts` puts its mel within 0.12 % of
  * fp32's peak, 7× closer than the wasm int8 default, and upstream itself runs the flow in half precision on GPUs), else
- * fp32 (fp16 is not usable there; q4 moves the mel by 11 %). A run that overflows fp16 gives non-finite values, which
- * the worker's WebGPU self-test turns into a wasm fallback. The vocoder computes in fp32 in every variant (HiFT's F0
- * path breaks in fp16 arithmetic, spec §6.5); its fp16, int8 and q4 variants are one graph whose weights are stored in
- * fp16 and cast to fp32 at load (tools/export/variants.py `make_fp16_weights`): half the download (84 → 42 MB full
- * size) for a waveform within the figures of docs/model-package.md, and no `shader-f16` needed. Packages exported
- * before that ship the fp32 graph in every vocoder slot, so `auto` loads the same bytes from them as before.
+ * fp16w — fp32 arithmetic on fp16-stored weights, the same download without `shader-f16` (fp16 is not usable there;
+ * q4 moves the mel by 11 %). A run that overflows fp16 gives non-finite values, which the worker's WebGPU self-test
+ * turns into a wasm fallback. The vocoder: fp16w on every device (84 → 43 MB): HiFT's F0 path breaks in fp16
+ * arithmetic (spec §6.5), not on weights one fp16 rounding away, which move the waveform less than the int8 flow does
+ * (docs/model-package.md). A package without fp16w falls through to the next entry.
  */
 const AUTO_DTYPE_ORDER: Readonly<Record<Stage, Readonly<Record<Device, readonly Dtype[]>>>> = {
-  lm: { webgpu: ['q4', 'fp16', 'fp32', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
-  flow: { webgpu: ['fp16', 'fp32', 'q4', 'int8'], wasm: ['int8', 'fp32', 'fp16', 'q4'] },
-  vocoder: { webgpu: ['fp16', 'int8', 'q4', 'fp32'], wasm: ['fp16', 'int8', 'q4', 'fp32'] },
-  voice: { webgpu: ['fp32', 'fp16', 'int8', 'q4'], wasm: ['fp32', 'fp16', 'int8', 'q4'] },
+  lm: { webgpu: ['q4', 'fp16', 'fp32', 'fp16w', 'int8'], wasm: ['int8', 'fp32', 'fp16w', 'fp16', 'q4'] },
+  flow: { webgpu: ['fp16', 'fp16w', 'fp32', 'q4', 'int8'], wasm: ['int8', 'fp16w', 'fp32', 'fp16', 'q4'] },
+  vocoder: { webgpu: ['fp16w', 'fp32', 'fp16', 'int8', 'q4'], wasm: ['fp16w', 'fp32', 'int8', 'fp16', 'q4'] },
+  voice: { webgpu: ['fp32', 'fp16', 'fp16w', 'int8', 'q4'], wasm: ['fp32', 'fp16', 'fp16w', 'int8', 'q4'] },
 };
-
-/** Stages whose every variant computes in fp32 (fp16 there means fp16-stored weights), so no `shader-f16` needed. */
-const FP32_COMPUTE_STAGES: readonly Stage[] = ['vocoder'];
 
 /** Checks that `value` is one of `allowed`, with a message that lists the allowed values. */
 export function assertOneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
@@ -89,9 +85,8 @@ export function resolveDtype(
       details: { stage },
     });
   }
-  const needsShaderF16 = (d: Dtype): boolean =>
-    device === 'webgpu' && d === 'fp16' && !FP32_COMPUTE_STAGES.includes(stage);
-  const usable = (d: Dtype): boolean => available.includes(d) && !(needsShaderF16(d) && !caps.shaderF16);
+  const usable = (d: Dtype): boolean =>
+    available.includes(d) && !(device === 'webgpu' && d === 'fp16' && !caps.shaderF16);
   if (value !== 'auto') {
     if (!available.includes(value)) {
       throw invalidInput(

@@ -1,6 +1,6 @@
 /**
- * The variants in Chromium (issue #9.6). Backend parity: each fp32 / int8 / q4 graph of the tiny fixture package
- * gives the same outputs on the WebGPU EP (SwiftShader's adapter here) as on the WASM EP for the same seeded inputs
+ * The variants in Chromium (issue #9.6). Backend parity: each fp32 / fp16w / int8 / q4 graph of the tiny fixture
+ * package gives the same outputs on the WebGPU EP (SwiftShader's adapter here) as on the WASM EP for the same seeded inputs
  * (pages/variants.ts: one session per graph and EP, one run each). `dtype: 'auto'` on wasm: the public API in Chromium
  * gives the tokens and audio of the Node golden (test/helpers/auto-golden.ts).
  */
@@ -16,7 +16,8 @@ const GRAPHS = ['embed_speech', 'llm', 'flow_encoder', 'flow_step', 'flow_step_i
  * Bounds on max |WebGPU − WASM| ÷ max |WASM| per output. Measured (2026-12-04, SwiftShader; seeded inputs at two
  * sizes, the larger one 55 tokens / 110 frames): the embedding lookups are exact (0 for every variant). fp32 and q4
  * are float compute (q4 dequantises its 4-bit weights in the kernel) and differ alike: llm ≤ 1.7e-4 (present.1.key;
- * logits 1.0e-4), flow_encoder ≤ 1.5e-6, flow_step ≤ 8.2e-7, flow_step_incremental ≤ 1.2e-5 — bounds ~6× those.
+ * logits 1.0e-4), flow_encoder ≤ 1.5e-6, flow_step ≤ 8.2e-7, flow_step_incremental ≤ 1.2e-5 — bounds ~6× those; fp16w
+ * (fp32 arithmetic on fp16-stored weights, cast at load) is float compute too, held to the same bounds.
  * int8 quantises activations per run from their min/max, so a last-bit difference upstream can move a value by one
  * quantisation step, and which values flip depends on the input: measured ≤ 6.7e-3 (flow_encoder mu;
  * flow_step_incremental present_kv 4.3e-3, flow_step 1.7e-4 at one size and 6.5e-8 at the other, llm 1.6e-4) — one
@@ -31,7 +32,10 @@ const FLOAT_BOUND: Readonly<Record<Exclude<(typeof GRAPHS)[number], 'embed_speec
   flow_step_incremental: 1e-4,
 };
 
-function bound(graph: (typeof GRAPHS)[number], dtype: 'fp32' | 'int8' | 'q4'): number {
+/** fp16w (fp16-stored weights, fp32 arithmetic) ships for the flow and vocoder stages only. */
+const FP16W_GRAPHS: ReadonlySet<string> = new Set(['flow_encoder', 'flow_step', 'flow_step_incremental']);
+
+function bound(graph: (typeof GRAPHS)[number], dtype: 'fp32' | 'fp16w' | 'int8' | 'q4'): number {
   if (graph === 'embed_speech') return LOOKUP_BOUND;
   return dtype === 'int8' ? INT8_BOUND : FLOAT_BOUND[graph];
 }
@@ -59,8 +63,11 @@ test.describe('backend parity of the graph variants @isolated-only', () => {
   });
 
   for (const graph of GRAPHS) {
-    test(`${graph}: fp32, int8 and q4 give the WASM outputs on WebGPU`, async () => {
-      for (const dtype of ['fp32', 'int8', 'q4'] as const) {
+    const dtypes = FP16W_GRAPHS.has(graph)
+      ? (['fp32', 'fp16w', 'int8', 'q4'] as const)
+      : (['fp32', 'int8', 'q4'] as const);
+    test(`${graph}: ${dtypes.join(', ')} give the WASM outputs on WebGPU`, async () => {
+      for (const dtype of dtypes) {
         const diffs = await compare({ graph, dtype, seed: 7 });
         expect(diffs.length, `${graph} ${dtype} outputs`).toBeGreaterThan(0);
         for (const d of diffs) {

@@ -1,9 +1,9 @@
 /**
  * The `dtype: 'auto'` goldens of the tiny fixture (`test/fixtures/variants/auto-<device>.json`, written by
  * `npx tsx tools/bench/variant-golden.ts`): what the package says with `dtype: 'auto'` — the variants `auto` picks —
- * for the golden text, voice and seed, one golden per device `auto` resolves for: `wasm` (int8 LM and flow) and
- * `webgpu` (q4 LM, fp32 flow; the WebGPU EP computes it in Chromium, test/browser/webgpu-pipeline). The vocoder is the
- * compact fp16-weight graph on both (the tiny package ships no fp16, so `auto` names its `int8` slot, the same file).
+ * for the golden text, voice and seed, one golden per device `auto` resolves for: `wasm` (int8 LM and flow, fp16w
+ * vocoder) and `webgpu` without `shader-f16` (q4 LM, fp16w flow and vocoder; the WebGPU EP computes it in Chromium,
+ * test/browser/webgpu-pipeline).
  *
  * Both are computed by the Node Engine on onnxruntime-web's wasm build with the dtypes `auto` picks on that device:
  * its kernels are the browser's (wasm SIMD means the same thing on every CPU, unlike onnxruntime's native x86 int8

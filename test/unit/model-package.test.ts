@@ -8,19 +8,15 @@ describe('tiny fixture package', () => {
     const pkg = await openPackageDir(TINY_PACKAGE);
     expect(pkg.manifest.modelId).toBe('tiny-fixture');
     expect(stageDtypes(pkg.manifest, 'lm')).toEqual(['fp32', 'int8', 'q4']);
-    expect(stageDtypes(pkg.manifest, 'vocoder')).toEqual(['fp32', 'int8', 'q4']);
+    // fp16w (fp32 arithmetic on fp16-stored weights) is exported for the flow and the vocoder only
+    expect(stageDtypes(pkg.manifest, 'flow')).toEqual(['fp32', 'fp16w', 'int8', 'q4']);
+    expect(stageDtypes(pkg.manifest, 'vocoder')).toEqual(['fp32', 'fp16w', 'int8', 'q4']);
     expect(stageDtypes(pkg.manifest, 'voice')).toEqual(['fp32']);
     const ort = await loadOrt('wasm');
-    for (const dtype of ['fp32', 'int8', 'q4'] as const) {
-      for (const graph of [
-        'embed_text',
-        'embed_speech',
-        'llm',
-        'flow_encoder',
-        'flow_step',
-        'hift_f0',
-        'hift_decoder',
-      ] as const) {
+    const lmGraphs = ['embed_text', 'embed_speech', 'llm'] as const;
+    const flowAndVocoder = ['flow_encoder', 'flow_step', 'flow_step_incremental', 'hift_f0', 'hift_decoder'] as const;
+    for (const dtype of ['fp32', 'fp16w', 'int8', 'q4'] as const) {
+      for (const graph of dtype === 'fp16w' ? flowAndVocoder : [...lmGraphs, ...flowAndVocoder]) {
         const session = await pkg.session(ort, graph, { device: 'wasm', dtype });
         expect(session.inputNames.length).toBeGreaterThan(0);
         await session.release();

@@ -13,7 +13,7 @@
  *   (the package's fixed noise) — max |Δ| and RMS |Δ| over the mel's peak.
  * - end to end (`token2wav`: the variant's flow and vocoder, vocoder noise seeded): the waveform — max |Δ| and RMS over
  *   the fp32 waveform's peak; the mel figures are those of the flow row (the vocoder does not change the mel).
- * - the vocoder alone: each vocoder file other than fp32's (the fp16-weight graph serving fp16, int8 and q4) on the
+ * - the vocoder alone: each vocoder file other than fp32's (its fp16w graph; fp16, int8 and q4 are the fp32 file) on the
  *   fp32 flow's mel — F0 (Hz) and waveform, max |Δ| and RMS over the fp32 vocoder's.
  * - for every waveform also its log-mel distance in dB (`spectralError`): a phase drift of the sine source looks large
  *   sample by sample and is not heard; the spectrum says what changed in the sound.
@@ -203,7 +203,7 @@ async function vocode(pkg: ModelPackage, ort: OrtModule, dtype: Dtype, mel: Mel)
   }
 }
 
-/** Vocoder dtypes served by a file other than fp32's (one per file: its fp16-weight graph serves fp16, int8, q4). */
+/** Vocoder dtypes served by a file other than fp32's, one per file (fp16w; its fp16, int8 and q4 are fp32's file). */
 function compactVocoderDtypes(pkg: ModelPackage): Dtype[] {
   const fileOf = (d: Dtype): string | undefined => pkg.manifest.graphs.hift_decoder?.[d]?.file;
   const seen = new Set([fileOf('fp32')]);
@@ -321,7 +321,7 @@ for (const dtype of variants) {
     `${dtype}: LM (vs ${lmReferenceDtype}) top-1 ${lmText}; ${signalText('mel', row.flowMel, 2)}; ${signalText('wave', row.wave, 3)}${logMelText(row.waveLogMel)}`,
   );
 }
-// the vocoder alone: its compact file (fp16-stored weights, fp32 arithmetic) against fp32 on the fp32 flow's mel
+// the vocoder alone: its fp16w file (fp16-stored weights, fp32 arithmetic) against fp32 on the fp32 flow's mel
 const vocoderRows: Record<string, unknown> = {};
 if (audioReference !== undefined) {
   const reference = await vocode(pkg, ort, 'fp32', audioReference.mel);

@@ -30,12 +30,15 @@ from tools.reference.flow import Flow
 from tools.reference.hift import load_hift
 from tools.reference.llm import load_qwen2lm
 
-ALL_DTYPES = ("fp32", "fp16", "int8", "q4")
+ALL_DTYPES = ("fp32", "fp16", "fp16w", "int8", "q4")
 
 # Graphs that compute in fp32 in every variant (spec §6.5: HiFT's F0 and exp(magnitude) break in fp16 arithmetic;
-# HiFT is convolutions, which the weight-only quantisers leave untouched). Their fp16, int8 and q4 variants are one
-# file: fp16-stored weights cast to fp32 at load (variants.make_fp16_weights), half the download, fp32 arithmetic.
+# HiFT is convolutions, which the weight-only quantisers leave untouched): their fp16, int8 and q4 entries are the
+# fp32 file; only fp16w (fp16-stored weights, fp32 arithmetic) gives them a smaller one.
 FP32_COMPUTE = frozenset({"hift_f0", "hift_decoder"})
+# Stages that get an fp16w variant: the flow (WebGPU without shader-f16) and the vocoder (every device). The LM has
+# better choices on every device (q4 on WebGPU, int8 on wasm, fp16 with shader-f16), and its fp16w copy would add 1 GB.
+FP16W_STAGES = frozenset({"flow", "vocoder"})
 
 # Graphs whose variants hold the same weights (tools/export/shared_weights.py): each dtype's common initializers go
 # to one ``<name>.<dtype>.data`` that both graphs reference, so a client loading both downloads the weights once.
@@ -85,11 +88,11 @@ def export_package(opts: ExportOptions) -> dict[str, Any]:
     quality: dict[str, dict[str, Any]] = {}
     for graph in writers:
         for dtype in opts.dtypes:
-            if dtype == "fp32":
+            if dtype == "fp32" or (dtype == "fp16w" and GRAPH_STAGE[graph] not in FP16W_STAGES):
                 continue
             rel = variant_file(graph, dtype, opts)
             written = next((v for v in index.graphs[graph].values() if v["file"] == rel), None)
-            if written is not None:  # one file serving several dtypes (fp32 embed tables, the vocoder's fp16 weights)
+            if written is not None:  # one file serving several dtypes (fp32 embed tables, the fp32 vocoder)
                 index.add_graph(graph, dtype, rel, written["externalData"])
                 if opts.measure and graph in quality:
                     served = next(d for d, v in index.graphs[graph].items() if v["file"] == rel)
@@ -97,8 +100,7 @@ def export_package(opts: ExportOptions) -> dict[str, Any]:
                         quality[graph][dtype] = quality[graph][served]
                 continue
             opts.log(f"export: {graph} {dtype}")
-            fp32 = variants.load(out / f"{graph}.fp32.onnx")
-            model = variants.make_fp16_weights(fp32) if graph in FP32_COMPUTE else variants.make_variant(fp32, dtype)
+            model = variants.make_variant(variants.load(out / f"{graph}.fp32.onnx"), dtype)
             external = variants.save(model, out / rel)
             index.add_graph(graph, dtype, rel, external)
             if opts.measure:
@@ -140,8 +142,8 @@ def fp32_writers(checkpoint: Path, cfg: ModelConfig, log: Callable[[str], None])
 
 def variant_file(graph: str, dtype: str, opts: ExportOptions) -> str:
     """File serving ``graph`` in ``dtype``: its own file, or the fp32 file where the policy keeps fp32."""
-    if graph in FP32_COMPUTE:
-        return f"{graph}.fp16-weights.onnx"
+    if graph in FP32_COMPUTE and dtype != "fp16w":
+        return f"{graph}.fp32.onnx"
     if graph == "embed_text" and opts.embed_dtypes is not None and dtype not in opts.embed_dtypes:
         return f"{graph}.fp32.onnx"
     return f"{graph}.{dtype}.onnx"

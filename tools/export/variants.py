@@ -7,9 +7,10 @@
   standard ops only).
 * ``q4``: 4-bit ``MatMulNBits`` (block 32, symmetric) for WebGPU (onnxruntime's ``MatMulNBitsQuantizer``);
   embedding tables → ``GatherBlockQuantized`` 4-bit.
-* fp16 *weights* (``make_fp16_weights``, the vocoder's compact form): float weights stored in fp16, each followed by
-  a ``Cast`` to fp32, every activation fp32 — half the download, fp32 arithmetic (onnxruntime folds the casts into
-  fp32 initializers when it creates the session). For graphs whose arithmetic must stay fp32 (HiFT, spec §6.5).
+* ``fp16w`` (``make_fp16_weights``): float weights stored in fp16, each followed by a ``Cast`` to fp32, every
+  activation fp32 — half the download, fp32 arithmetic (onnxruntime folds the casts into fp32 initializers when it
+  creates the session), no ``shader-f16`` needed. For the flow on WebGPU without ``shader-f16`` and for HiFT, whose
+  arithmetic must stay fp32 (spec §6.5).
 
 Graph I/O never changes, so one TypeScript runner drives every variant.
 """
@@ -233,8 +234,10 @@ def make_variant(src: onnx.ModelProto, dtype: str) -> onnx.ModelProto:
         gemm_to_matmul(src)
     if dtype == "fp16":
         return make_fp16(src)
+    if dtype == "fp16w":
+        return make_fp16_weights(src)
     if dtype == "int8":
         return make_int8(src)
     if dtype == "q4":
         return make_q4(src)
-    raise ValueError(f"unknown dtype {dtype!r}; expected one of fp32, fp16, int8, q4")
+    raise ValueError(f"unknown dtype {dtype!r}; expected one of fp32, fp16, fp16w, int8, q4")

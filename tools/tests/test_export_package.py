@@ -15,6 +15,7 @@ import pytest
 from tools.export.__main__ import main as export_main
 from tools.export.graph import external_files
 from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
+from tools.export.package import FP16W_STAGES
 from tools.export.shared_weights import ALIGNMENT, MIN_SHARED_BYTES
 from tools.export.tokenizer import special_token_ids
 from tools.export.variants import MIN_FP16_WEIGHT
@@ -66,21 +67,22 @@ def test_every_graph_has_every_variant_with_the_fp32_interface(package: Path) ->
     m = manifest(package)
     assert set(m["graphs"]) == {g for g in GRAPH_STAGE if GRAPH_STAGE[g] != "voice"}
     for graph, variants in m["graphs"].items():
-        assert set(variants) == {"fp32", "fp16", "int8", "q4"}, graph
+        fp16w = {"fp16w"} if GRAPH_STAGE[graph] in FP16W_STAGES else set()
+        assert set(variants) == {"fp32", "fp16", "int8", "q4"} | fp16w, graph
         reference = io_signature(package / variants["fp32"]["file"])
         for dtype, variant in variants.items():
             assert io_signature(package / variant["file"]) == reference, (graph, dtype)
 
 
 def test_vocoder_computes_fp32_in_every_variant(package: Path) -> None:
-    """fp16/int8/q4 of HiFT: one file whose weights are stored fp16 and cast to fp32; ops and activations as fp32."""
+    """HiFT: fp16/int8/q4 are the fp32 file; fp16w stores the weights in fp16, cast to fp32, every op as fp32's."""
     m = manifest(package)
     for graph in ("hift_f0", "hift_decoder"):
         files = {d: v["file"] for d, v in m["graphs"][graph].items()}
-        assert files.pop("fp32") == f"{graph}.fp32.onnx"
-        assert set(files.values()) == {f"{graph}.fp16-weights.onnx"}, graph
+        assert files.pop("fp16w") == f"{graph}.fp16w.onnx"
+        assert set(files.values()) == {f"{graph}.fp32.onnx"}, graph
         fp32 = onnx.load(str(package / f"{graph}.fp32.onnx"))
-        compact = onnx.load(str(package / f"{graph}.fp16-weights.onnx"))
+        compact = onnx.load(str(package / f"{graph}.fp16w.onnx"))
         big = {t.name for t in fp32.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and
                np.prod(t.dims) >= MIN_FP16_WEIGHT}
         assert big, graph
@@ -91,10 +93,9 @@ def test_vocoder_computes_fp32_in_every_variant(package: Path) -> None:
         assert all(a.i == onnx.TensorProto.FLOAT for n in casts for a in n.attribute if a.name == "to")
         # every other node is the fp32 graph's, unchanged: the arithmetic stays fp32
         assert [n for n in compact.graph.node if n.name not in {c.name for c in casts}] == list(fp32.graph.node)
-        assert io_signature(package / f"{graph}.fp16-weights.onnx") == io_signature(package / f"{graph}.fp32.onnx")
-        # the only change is fp16 rounding of the weights: relative error of the outputs well below fp16 arithmetic's
-        quality = m["quality"][graph]
-        assert 0 < quality["fp16"]["relMaxAbs"] < 1e-2 and quality["int8"] == quality["fp16"], graph
+        assert io_signature(package / f"{graph}.fp16w.onnx") == io_signature(package / f"{graph}.fp32.onnx")
+        # the only change is fp16 rounding of the weights (measured 3.6e-4 relative for hift_f0, 9.5e-5 for the decoder)
+        assert 0 < m["quality"][graph]["fp16w"]["relMaxAbs"] < 2e-3, graph
 
 
 def test_quantised_variants_use_the_intended_kernels(package: Path) -> None:

@@ -313,7 +313,7 @@ export interface TtsPageApi {
 /** One backend comparison of the `variants` page: `graph`'s `dtype` variant on WASM and on WebGPU, seeded inputs. */
 export interface ParityRequest {
   readonly graph: 'embed_speech' | 'llm' | 'flow_encoder' | 'flow_step' | 'flow_step_incremental';
-  readonly dtype: 'fp32' | 'int8' | 'q4';
+  readonly dtype: 'fp32' | 'fp16w' | 'int8' | 'q4';
   readonly seed: number;
   /** Adds `delta` to element `index` of float input `input` on WebGPU only (shows that the comparison catches it). */
   readonly perturbOnWebGpu?: { readonly input: string; readonly index: number; readonly delta: number };

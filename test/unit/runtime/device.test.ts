@@ -6,7 +6,7 @@ import type { DeviceCapabilities } from '../../../src/runtime/device.ts';
 const GPU: DeviceCapabilities = { webgpu: true, fallbackAdapter: false, shaderF16: true };
 const GPU_NO_F16: DeviceCapabilities = { ...GPU, shaderF16: false };
 const SWIFTSHADER: DeviceCapabilities = { webgpu: true, fallbackAdapter: true, shaderF16: false };
-const ALL = ['fp32', 'fp16', 'int8', 'q4'] as const;
+const ALL = ['fp32', 'fp16', 'fp16w', 'int8', 'q4'] as const;
 
 function code(run: () => unknown): string | undefined {
   try {
@@ -42,16 +42,17 @@ describe('resolveDtype', () => {
     ['lm', 'wasm', NO_GPU, ALL, 'int8'],
     ['lm', 'wasm', NO_GPU, ['fp32', 'q4'], 'fp32'],
     ['flow', 'webgpu', GPU, ALL, 'fp16'], // shader-f16: half the download, mel within 0.12 % (variant-error.ts)
-    ['flow', 'webgpu', GPU_NO_F16, ALL, 'fp32'],
     ['flow', 'webgpu', GPU, ['fp32', 'q4', 'int8'], 'fp32'],
     ['flow', 'wasm', NO_GPU, ALL, 'int8'], // 2.8× faster than fp32 on wasm (tools/bench/engine.ts)
     ['flow', 'wasm', NO_GPU, ['fp32', 'q4'], 'fp32'],
-    // the vocoder computes fp32 in every variant; fp16 = fp16-stored weights: half the download, no shader-f16 needed
-    ['vocoder', 'webgpu', GPU, ALL, 'fp16'],
-    ['vocoder', 'webgpu', GPU_NO_F16, ALL, 'fp16'],
-    ['vocoder', 'wasm', NO_GPU, ALL, 'fp16'],
-    ['vocoder', 'wasm', NO_GPU, ['fp32', 'int8', 'q4'], 'int8'], // a package without fp16: its compact vocoder file
-    ['vocoder', 'wasm', NO_GPU, ['fp32'], 'fp32'],
+    // without shader-f16: fp32 arithmetic on fp16-stored weights, fp32's quality at half its download
+    ['flow', 'webgpu', GPU_NO_F16, ALL, 'fp16w'],
+    ['flow', 'webgpu', GPU_NO_F16, ['fp32', 'fp16', 'int8', 'q4'], 'fp32'], // a package without fp16w
+    // the vocoder computes fp32 everywhere (spec §6.5); fp16w halves its download on every device
+    ['vocoder', 'webgpu', GPU, ALL, 'fp16w'],
+    ['vocoder', 'webgpu', GPU_NO_F16, ALL, 'fp16w'],
+    ['vocoder', 'wasm', NO_GPU, ALL, 'fp16w'],
+    ['vocoder', 'wasm', NO_GPU, ['fp32', 'fp16', 'int8', 'q4'], 'fp32'],
     ['lm', 'webgpu', GPU_NO_F16, ['fp16', 'fp32'], 'fp32'], // fp16 needs shader-f16
   ] as const)('auto for %s on %s → best shipped', (stage, device, caps, available, expected) => {
     expect(resolveDtype(stage, 'auto', device, available, caps)).toBe(expected);
@@ -63,7 +64,7 @@ describe('resolveDtype', () => {
       'dtype "q4" is not available for stage "lm". This model package ships: fp32, int8.',
     );
     expect(code(() => resolveDtype('lm', 'fp16', 'webgpu', ALL, GPU_NO_F16))).toBe('ERR_DEVICE_UNAVAILABLE');
-    expect(resolveDtype('vocoder', 'fp16', 'webgpu', ALL, GPU_NO_F16)).toBe('fp16');
+    expect(resolveDtype('vocoder', 'fp16w', 'webgpu', ALL, GPU_NO_F16)).toBe('fp16w'); // no fp16 arithmetic
     expect(code(() => resolveDtype('voice', 'auto', 'wasm', [], NO_GPU))).toBe('ERR_MODEL_FORMAT');
     expect(code(() => resolveDtype('lm', 'int4' as never, 'wasm', ALL, NO_GPU))).toBe('ERR_INVALID_INPUT');
   });
