@@ -91,13 +91,8 @@ def export_package(opts: ExportOptions) -> dict[str, Any]:
             if dtype == "fp32" or (dtype == "fp16w" and GRAPH_STAGE[graph] not in FP16W_STAGES):
                 continue
             rel = variant_file(graph, dtype, opts)
-            written = next((v for v in index.graphs[graph].values() if v["file"] == rel), None)
-            if written is not None:  # one file serving several dtypes (fp32 embed tables, the fp32 vocoder)
-                index.add_graph(graph, dtype, rel, written["externalData"])
-                if opts.measure and graph in quality:
-                    served = next(d for d, v in index.graphs[graph].items() if v["file"] == rel)
-                    if served in quality[graph]:
-                        quality[graph][dtype] = quality[graph][served]
+            if rel == f"{graph}.fp32.onnx":  # the fp32 file serves this dtype too (the vocoder, embed tables)
+                index.add_graph(graph, dtype, rel, index.graphs[graph]["fp32"]["externalData"])
                 continue
             opts.log(f"export: {graph} {dtype}")
             model = variants.make_variant(variants.load(out / f"{graph}.fp32.onnx"), dtype)
