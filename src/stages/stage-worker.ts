@@ -16,6 +16,7 @@ import { VoiceCloner } from '../models/voice/voice-cloner.ts';
 import type { PromptAudio } from '../models/voice/voice-cloner.ts';
 import type { Device, Dtype, Stage } from '../base/stages.ts';
 import type { StorageFailure } from '../base/storage-failure.ts';
+import { NO_GPU, resolveDtype } from '../runtime/device.ts';
 import { ModelPackage } from '../runtime/model-package.ts';
 import type { OrtModule, OrtWasmPaths } from '../runtime/ort.ts';
 import { configureOrt, loadOrt, ortVersion } from '../runtime/ort.ts';
@@ -207,12 +208,7 @@ export class StageWorker {
       } catch (error) {
         await this.#release(stage);
         const reason = error instanceof Error ? error.message : String(error);
-        const fallback = {
-          device: 'wasm' as const,
-          dtype: placement.dtype === 'q4' ? ('int8' as const) : placement.dtype,
-        };
-        // q4 is the WebGPU format; on wasm the int8 variant is the fast one (toolchain notes)
-        const dtype = stageDtypes(pkg.manifest, stage).includes(fallback.dtype) ? fallback.dtype : 'fp32';
+        const dtype = wasmFallbackDtype(stage, placement.dtype, pkg.manifest);
         await this.#make(stage, pkg, await this.#ort('wasm', config), { device: 'wasm', dtype });
         return { stage, device: 'wasm', dtype, ms: now() - start, fallbackReason: reason };
       }
@@ -366,4 +362,14 @@ export class StageWorker {
     this.#disposing = true;
     await Promise.allSettled(this.hosted.map((s) => this.#release(s)));
   }
+}
+
+/**
+ * The dtype a stage takes when WebGPU fails and it falls back to wasm. The GPU formats give way to what `auto` picks
+ * on wasm: q4's 4-bit kernels are slow there (toolchain notes), and fp16 arithmetic may be what failed the self-test
+ * (an overflow to non-finite values). fp32, fp16w and int8 run on wasm as they are, with the files already fetched.
+ */
+export function wasmFallbackDtype(stage: Stage, dtype: Dtype, manifest: ModelManifest): Dtype {
+  if (dtype !== 'q4' && dtype !== 'fp16') return dtype;
+  return resolveDtype(stage, 'auto', 'wasm', stageDtypes(manifest, stage), NO_GPU);
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../../src/loader/manifest.ts';
 import type { StorageFailure } from '../../../src/base/storage-failure.ts';
 import type { StageWorkerConfig, WorkerFileProgress } from '../../../src/stages/stage-worker.ts';
-import { StageWorker } from '../../../src/stages/stage-worker.ts';
+import { StageWorker, wasmFallbackDtype } from '../../../src/stages/stage-worker.ts';
 import { startServer } from '../../browser/server.ts';
 import type { TestServer } from '../../browser/server.ts';
 import { TINY_PACKAGE } from '../../helpers/package.ts';
@@ -53,6 +53,22 @@ describe('StageWorker (what a worker exposes), in Node over HTTP', () => {
     expect(ready[0]?.dtype).toBe('int8'); // q4 is the WebGPU format; its wasm counterpart is int8
     expect(ready[0]?.fallbackReason).toMatch(/\w/);
     await worker.dispose();
+  });
+
+  it('an fp16w stage falls back with the same dtype (fp32 arithmetic runs on wasm as it is)', async () => {
+    const worker = new StageWorker(['vocoder']);
+    const ready = await worker.init(config({ placement: { vocoder: { device: 'webgpu', dtype: 'fp16w' } } }));
+    expect(ready[0]).toMatchObject({ device: 'wasm', dtype: 'fp16w' });
+    await worker.dispose();
+  });
+
+  it('the fallback dtype: the GPU formats give way to what auto picks on wasm, the others stay', () => {
+    // q4 (4-bit kernels slow on wasm) and fp16 (half-precision arithmetic, perhaps what failed) → wasm's auto choice
+    expect(wasmFallbackDtype('lm', 'q4', manifest)).toBe('int8');
+    expect(wasmFallbackDtype('flow', 'fp16', manifest)).toBe('int8');
+    expect(wasmFallbackDtype('vocoder', 'fp16', manifest)).toBe('fp16w');
+    for (const dtype of ['fp32', 'fp16w', 'int8'] as const)
+      expect(wasmFallbackDtype('flow', dtype, manifest)).toBe(dtype);
   });
 
   it('rejects a corrupted file with ERR_ASSET_INTEGRITY', async () => {
