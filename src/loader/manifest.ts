@@ -9,8 +9,17 @@ import { DTYPES, STAGES } from '../base/stages.ts';
 
 /** The `format` string every manifest carries. */
 export const MANIFEST_FORMAT = 'cosyvoice-web/model-package';
-/** The manifest format version this library reads. */
-export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * The newest manifest format version this library reads. Version 2 adds compressed files (`encoding`); a package
+ * without them stays version 1, so older readers still load it.
+ */
+export const MANIFEST_FORMAT_VERSION = 2;
+/** Every manifest format version this library reads. */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
+/** Transfer encodings a file may be stored in (format version 2); the decoded name is the path without `.gz`. */
+export const FILE_ENCODINGS = ['gzip'] as const;
+/** One of {@link FILE_ENCODINGS}. */
+export type FileEncoding = (typeof FILE_ENCODINGS)[number];
 
 /** Graph names of format version 1. */
 export const GRAPH_NAMES = [
@@ -50,12 +59,20 @@ export const OPTIONAL_GRAPHS: readonly GraphName[] = ['flow_step_incremental'];
 
 /** One file of the package. */
 export interface ManifestFile {
-  /** Path relative to the package root. */
+  /** Path relative to the package root (of the stored file: ends in `.gz` when `encoding` is `gzip`). */
   readonly path: string;
-  /** Exact size in bytes. */
+  /** Exact size in bytes of the stored file (what is downloaded and cached). */
   readonly bytes: number;
-  /** Lower-case hex SHA-256 of the content. */
+  /** Lower-case hex SHA-256 of the stored file. */
   readonly sha256: string;
+  /**
+   * How the file is stored (format version 2): `gzip` = deflate-compressed, decoded after it is verified and before
+   * it is used (a graph, its external data, the tokenizer or the noise then sees the decoded bytes under
+   * {@link decodedPath}). Absent: stored as is.
+   */
+  readonly encoding?: FileEncoding;
+  /** Size of the decoded content (with `encoding`). */
+  readonly decodedBytes?: number;
   /** Stage that needs the file. */
   readonly stage: Stage;
   /** What the file is. */
@@ -235,10 +252,11 @@ export function parseManifest(data: unknown): ModelManifest {
   const root = object(data, 'manifest');
   if (root['format'] !== MANIFEST_FORMAT) fail('format', `must be "${MANIFEST_FORMAT}"`);
   const version = num(root['formatVersion'], 'formatVersion');
-  if (version !== MANIFEST_FORMAT_VERSION) {
+  if (!READABLE_FORMAT_VERSIONS.includes(version)) {
     throw new TTSError(
       'ERR_MODEL_FORMAT',
-      `Unsupported model package format version ${version}; this library reads version ${MANIFEST_FORMAT_VERSION}.`,
+      `Unsupported model package format version ${version}; this library reads versions ${READABLE_FORMAT_VERSIONS.join(' and ')}` +
+        (version > MANIFEST_FORMAT_VERSION ? ' (the package is newer: update cosyvoice-web).' : '.'),
       { details: { formatVersion: version } },
     );
   }
@@ -247,7 +265,7 @@ export function parseManifest(data: unknown): ModelManifest {
   const config = object(root['config'], 'config');
   object(config['specialTokens'], 'config.specialTokens');
   if (!Array.isArray(root['files'])) fail('files', 'must be an array');
-  const files = (root['files'] as unknown[]).map((f, i) => parseFile(f, `files[${i}]`));
+  const files = (root['files'] as unknown[]).map((f, i) => parseFile(f, `files[${i}]`, version));
   const byPath = new Map(files.map((f) => [f.path, f]));
   const graphs = object(root['graphs'], 'graphs');
   for (const [graph, variants] of Object.entries(graphs)) {
@@ -284,9 +302,9 @@ function withFlowVocabulary(config: Record<string, unknown>): Record<string, unk
   return flow;
 }
 
-function parseFile(value: unknown, path: string): ManifestFile {
+function parseFile(value: unknown, path: string, version: number): ManifestFile {
   const f = object(value, path);
-  str(f['path'], `${path}.path`);
+  const filePath = str(f['path'], `${path}.path`);
   const bytes = num(f['bytes'], `${path}.bytes`);
   if (!Number.isInteger(bytes) || bytes < 0) fail(`${path}.bytes`, 'must be a non-negative integer');
   if (typeof f['sha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(f['sha256']))
@@ -295,7 +313,21 @@ function parseFile(value: unknown, path: string): ManifestFile {
   oneOf(f['kind'], ['graph', 'external-data', 'tokenizer', 'noise'] as const, `${path}.kind`);
   if (f['graph'] !== undefined) oneOf(f['graph'], GRAPH_NAMES, `${path}.graph`);
   if (f['dtype'] !== undefined) oneOf(f['dtype'], DTYPES, `${path}.dtype`);
+  if (f['encoding'] !== undefined) {
+    if (version < 2) fail(`${path}.encoding`, 'needs formatVersion 2 (version 1 files are stored as is)');
+    oneOf(f['encoding'], FILE_ENCODINGS, `${path}.encoding`);
+    if (!filePath.endsWith('.gz')) fail(`${path}.path`, 'of a gzip file must end in ".gz"');
+    const decoded = num(f['decodedBytes'], `${path}.decodedBytes`);
+    if (!Number.isInteger(decoded) || decoded < 0) fail(`${path}.decodedBytes`, 'must be a non-negative integer');
+  } else if (f['decodedBytes'] !== undefined) {
+    fail(`${path}.decodedBytes`, 'is only allowed with an encoding');
+  }
   return f as unknown as ManifestFile;
+}
+
+/** The name a file's content has once decoded: the path without `.gz` for a gzip file, else the path itself. */
+export function decodedPath(file: ManifestFile): string {
+  return file.encoding === 'gzip' ? file.path.slice(0, -'.gz'.length) : file.path;
 }
 
 /** Dtypes shipped for a graph. */

@@ -4,7 +4,8 @@
  */
 import { TTSError } from '../errors.ts';
 import type { GraphName, ManifestFile, ModelManifest } from '../loader/manifest.ts';
-import { variantFiles } from '../loader/manifest.ts';
+import { decodedPath, variantFiles } from '../loader/manifest.ts';
+import { decodeFile } from '../loader/decode-file.ts';
 import type { Device, Dtype } from '../base/stages.ts';
 import type { OrtModule } from './ort.ts';
 import type { GraphSessionOptions } from './session.ts';
@@ -65,14 +66,17 @@ export class ModelPackage {
   async session(ort: OrtModule, graph: GraphName, options: PackageSessionOptions): Promise<GraphSession> {
     const [model, ...external] = variantFiles(this.manifest, graph, options.dtype);
     if (model === undefined) throw new TTSError('ERR_MODEL_FORMAT', `No file for graph "${graph}".`);
-    const bytes = await this.files.read(model, options.signal);
-    // a graph names its external data relative to its own directory; manifest paths are relative to the package
+    const bytes = await this.#read(model, options.signal);
+    // a graph names its external data (decoded) relative to its own directory; manifest paths are package-relative
     const dir = model.path.slice(0, model.path.lastIndexOf('/') + 1);
     const externalData = await Promise.all(
-      external.map(async (f) => ({
-        path: f.path.startsWith(dir) ? f.path.slice(dir.length) : f.path,
-        data: await this.files.read(f, options.signal),
-      })),
+      external.map(async (f) => {
+        const name = decodedPath(f);
+        return {
+          path: name.startsWith(dir) ? name.slice(dir.length) : name,
+          data: await this.#read(f, options.signal),
+        };
+      }),
     );
     const sessionOptions: GraphSessionOptions = {
       device: options.device,
@@ -82,14 +86,19 @@ export class ModelPackage {
     return GraphSession.create(ort, graph, bytes, sessionOptions);
   }
 
+  /** The content of a file: read (verified as stored) from the source, then decoded if it is stored compressed. */
+  async #read(file: ManifestFile, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    return decodeFile(file, await this.files.read(file, signal), signal);
+  }
+
   /** `tokenizer.json` as text. */
   async tokenizerJson(signal?: AbortSignal): Promise<string> {
-    return new TextDecoder().decode(await this.files.read(this.file(this.manifest.tokenizer), signal));
+    return new TextDecoder().decode(await this.#read(this.file(this.manifest.tokenizer), signal));
   }
 
   /** The CFM noise buffer, `[80, noiseFrames]` row-major. */
   async noise(signal?: AbortSignal): Promise<Float32Array> {
-    const bytes = await this.files.read(this.file(this.manifest.noise), signal);
+    const bytes = await this.#read(this.file(this.manifest.noise), signal);
     const { melBins, flow } = this.manifest.config;
     if (bytes.byteLength !== melBins * flow.noiseFrames * 4) {
       throw new TTSError(

@@ -55,6 +55,7 @@ export const DEFAULT_MOUNTS: Readonly<Record<string, string>> = {
   '/node_modules/': join(ROOT, 'node_modules'),
   '/shared-data/': resolve(ROOT, '../shared/data'),
   '/demo/': join(ROOT, 'build/demo'),
+  '/tiny-package-gz/': join(ROOT, 'build/tiny-package-gz'),
 };
 
 const TYPES: Readonly<Record<string, string>> = {

@@ -8,8 +8,18 @@
  */
 import { floats, ints, maxAbsDiff, need } from '../helpers/npz.ts';
 import { E2E_TOLERANCE, expectedAudio, goldenRequest, LONG_STREAM, MODES, seedOf } from '../helpers/request-goldens.ts';
+import type { Page } from '@playwright/test';
 import { expect, sharedPage, test } from './fixtures.ts';
 import { e2e, GOLDEN_VOICE, SEED, texts, VOICE, ZH } from './tiny-golden.ts';
+
+/** The golden text and seed synthesised offline on `page`'s instance give the reference audio and its WAV. */
+async function expectReferenceOffline(page: Page): Promise<void> {
+  const offline = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), { text: ZH, seed: SEED });
+  const reference = floats(need(e2e, 'offline_wave'));
+  expect(offline.samples.length).toBe(reference.length);
+  expect(maxAbsDiff(Float32Array.from(offline.samples), reference)).toBeLessThan(1e-4);
+  expect(offline.wavBytes).toBe(44 + 2 * reference.length);
+}
 
 test.describe('CosyVoice on WASM, one instance for many requests', () => {
   const shared = sharedPage('tts');
@@ -37,14 +47,7 @@ test.describe('CosyVoice on WASM, one instance for many requests', () => {
     expect(created.events.filter((e) => e['type'] === 'session-ready')).toHaveLength(3);
     expect(created.events.at(-1)?.['type']).toBe('ready');
 
-    const offline = await page.evaluate(({ text, seed }) => window.tts.synthesize(text, seed), {
-      text: ZH,
-      seed: SEED,
-    });
-    const reference = floats(need(e2e, 'offline_wave'));
-    expect(offline.samples.length).toBe(reference.length);
-    expect(maxAbsDiff(Float32Array.from(offline.samples), reference)).toBeLessThan(1e-4);
-    expect(offline.wavBytes).toBe(44 + 2 * reference.length);
+    await expectReferenceOffline(page);
 
     const streamed = await page.evaluate(({ text, seed }) => window.tts.stream(text, seed), { text: ZH, seed: SEED });
     expect(streamed.chunks.map((c) => c.length)).toEqual(ints(need(e2e, 'stream_chunk_samples')));
@@ -261,6 +264,23 @@ test.describe('CosyVoice on WASM, a load of its own', () => {
       expect(created.ok).toBe(true);
       await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
       await speaks('a new instance');
+      await page.evaluate(() => window.tts.dispose());
+    },
+  );
+
+  test(
+    'a gzip-compressed package (format version 2) loads and says what the plain one says',
+    { tag: '@isolated-only' }, // decoding happens in the stage workers either way
+    async ({ openPage }) => {
+      const page = await openPage('tts');
+      const created = await page.evaluate(() =>
+        window.tts.create({ model: '/tiny-package-gz/', device: 'wasm', dtype: 'fp32' }),
+      );
+      expect(created.ok).toBe(true);
+      const start = created.events.find((e) => e['type'] === 'load-start') as { files: Array<{ file: string }> };
+      expect(start.files.some((f) => f.file.endsWith('.gz'))).toBe(true);
+      await page.evaluate((bytes) => window.tts.loadVoice(bytes), VOICE);
+      await expectReferenceOffline(page);
       await page.evaluate(() => window.tts.dispose());
     },
   );

@@ -9,6 +9,8 @@ import { ModelPackage } from '../../src/runtime/model-package.ts';
 export const ROOT = resolve(import.meta.dirname, '../..');
 /** The committed tiny fixture package. */
 export const TINY_PACKAGE = join(ROOT, 'test/fixtures/tiny-package');
+/** The tiny package compressed by `python -m tools.export.compress` (written by test/global-setup.ts). */
+export const TINY_PACKAGE_GZ = join(ROOT, 'build/tiny-package-gz');
 /** Golden arrays of the tiny package. */
 export const GOLDEN = join(ROOT, 'test/fixtures/golden');
 /** shared/data next to the repository. */
