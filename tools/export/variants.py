@@ -4,7 +4,7 @@
   ``keep_io_types``); ops listed in ``FP16_BLOCKED_OPS`` stay fp32 (normalisations accumulate in fp32, landscape §6).
 * ``int8``: weight-only int8 for the wasm EP: MatMul → dynamic-quantised ``MatMulInteger`` (onnxruntime's
   ``quantize_dynamic``), embedding tables → int8 rows with a per-row scale (``Gather`` + ``Cast`` + ``Mul``,
-  standard ops only).
+  standard ops only); the caller may put a table on a coarser grid (``table_levels``, below).
 * ``q4``: 4-bit ``MatMulNBits`` (block 32, symmetric) for WebGPU (onnxruntime's ``MatMulNBitsQuantizer``);
   embedding tables → ``GatherBlockQuantized`` 4-bit.
 * ``fp16w`` (``make_fp16_weights``): float weights stored in fp16, each followed by a ``Cast`` to fp32, every
@@ -36,6 +36,8 @@ MIN_QUANTIZED_TABLE = 1 << 16
 # Weights with fewer values stay fp32 in fp16-weight graphs: a bias saves bytes, not a download.
 MIN_FP16_WEIGHT = 256
 FP16_MAX = 65504.0
+# Symmetric int8: values in [-127, 127] × scale.
+INT8_LEVELS = 127
 Q4_BLOCK = 32
 Q4_OPSET = 21
 TWO_GB = 2**31 - 1
@@ -82,15 +84,22 @@ def _replace_initializer(model: onnx.ModelProto, name: str, *new: onnx.TensorPro
     model.graph.initializer.extend(keep + list(new))
 
 
-def quantize_tables_int8(model: onnx.ModelProto) -> None:
-    """Embedding Gather → int8 rows × per-row fp32 scale (symmetric, scale = max|row| / 127)."""
+def quantize_tables_int8(model: onnx.ModelProto, levels: int = INT8_LEVELS) -> None:
+    """Embedding Gather → int8 rows × per-row fp32 scale (symmetric, scale = max|row| / ``levels``).
+
+    ``levels`` below 127 puts the rows on a coarser grid in the same int8 storage and graph: the file keeps its size,
+    but its values carry fewer bits of information, which a compressed package (tools/export/compress.py) does not
+    download.
+    """
+    if not 1 <= levels <= INT8_LEVELS:
+        raise ValueError(f"levels must be in [1, {INT8_LEVELS}], got {levels}")
     inits = _initializers(model)
     for node in _table_gathers(model):
         name = node.input[0]
         table = numpy_helper.to_array(inits[name]).astype(np.float32)
-        scale = np.abs(table).max(axis=1) / 127.0
+        scale = np.abs(table).max(axis=1) / float(levels)
         scale[scale == 0] = 1.0
-        q = np.clip(np.rint(table / scale[:, None]), -127, 127).astype(np.int8)
+        q = np.clip(np.rint(table / scale[:, None]), -levels, levels).astype(np.int8)
         _replace_initializer(
             model,
             name,
@@ -151,7 +160,7 @@ def make_fp16_weights(src: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
-def make_int8(src: onnx.ModelProto) -> onnx.ModelProto:
+def make_int8(src: onnx.ModelProto, table_levels: int = INT8_LEVELS) -> onnx.ModelProto:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,7 +172,7 @@ def make_int8(src: onnx.ModelProto) -> onnx.ModelProto:
                 use_external_data_format=src.ByteSize() >= TWO_GB,
             )
         model = load(b)
-    quantize_tables_int8(model)
+    quantize_tables_int8(model, table_levels)
     return model
 
 
@@ -227,7 +236,8 @@ def gemm_to_matmul(model: onnx.ModelProto) -> None:
     model.graph.initializer.extend(keep)
 
 
-def make_variant(src: onnx.ModelProto, dtype: str) -> onnx.ModelProto:
+def make_variant(src: onnx.ModelProto, dtype: str, table_levels: int = INT8_LEVELS) -> onnx.ModelProto:
+    """``src`` (fp32) in ``dtype``; ``table_levels``: the grid of int8 embedding tables (quantize_tables_int8)."""
     if dtype == "fp32":
         return src
     if dtype in ("int8", "q4"):
@@ -237,7 +247,7 @@ def make_variant(src: onnx.ModelProto, dtype: str) -> onnx.ModelProto:
     if dtype == "fp16w":
         return make_fp16_weights(src)
     if dtype == "int8":
-        return make_int8(src)
+        return make_int8(src, table_levels)
     if dtype == "q4":
         return make_q4(src)
     raise ValueError(f"unknown dtype {dtype!r}; expected one of fp32, fp16, fp16w, int8, q4")

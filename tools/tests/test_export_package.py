@@ -11,14 +11,15 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from onnx import numpy_helper
 
 from tools.export.__main__ import main as export_main
 from tools.export.graph import external_files
 from tools.export.manifest import GRAPH_STAGE, MANIFEST_FORMAT
-from tools.export.package import FP16W_STAGES
+from tools.export.package import FP16W_STAGES, TABLE_LEVELS
 from tools.export.shared_weights import ALIGNMENT, MIN_SHARED_BYTES
 from tools.export.tokenizer import special_token_ids
-from tools.export.variants import MIN_FP16_WEIGHT
+from tools.export.variants import INT8_LEVELS, MIN_FP16_WEIGHT
 from tools.reference.config import load_checkpoint_config
 from tools.tests.upstream import UPSTREAM_VECTORS
 
@@ -109,6 +110,27 @@ def test_quantised_variants_use_the_intended_kernels(package: Path) -> None:
     assert "GatherBlockQuantized" in ops(m["graphs"]["embed_text"]["q4"]["file"])
     fp16 = onnx.load(str(package / m["graphs"]["flow_step"]["fp16"]["file"]))
     assert any(t.data_type == onnx.TensorProto.FLOAT16 for t in fp16.graph.initializer)
+
+
+def test_int8_tables_are_rows_on_their_grid(package: Path) -> None:
+    """int8 embedding tables: each row × its scale, within half a step of the fp32 row; the LM's text table on the
+    coarser grid package.TABLE_LEVELS gives it (a smaller compressed download), every other table on int8's."""
+    m = manifest(package)
+
+    def initializers(graph: str, dtype: str) -> dict[str, np.ndarray]:
+        model = onnx.load(str(package / m["graphs"][graph][dtype]["file"]))
+        return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+    tables = [(g, n.removesuffix("_int8")) for g in m["graphs"] for n in initializers(g, "int8") if n.endswith("_int8")]
+    assert "embed_text" in {g for g, _ in tables}  # (a table below MIN_QUANTIZED_TABLE values stays fp32)
+    for graph, name in tables:
+        fp32, inits = initializers(graph, "fp32"), initializers(graph, "int8")
+        q, scale, table = inits[name + "_int8"], inits[name + "_scale"], fp32[name]
+        levels = TABLE_LEVELS.get(graph, INT8_LEVELS)
+        assert q.dtype == np.int8 and q.shape == table.shape, graph
+        assert np.abs(q).max(axis=1).tolist() == [levels] * len(q), graph  # every row spans its grid
+        assert np.all(np.abs(q.astype(np.float32) * scale[:, None] - table) <= scale[:, None] * (0.5 + 1e-6)), graph
+    assert TABLE_LEVELS["embed_text"] < INT8_LEVELS
 
 
 def test_variant_errors_are_measured_and_ordered(package: Path) -> None:
