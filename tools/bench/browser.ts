@@ -1,6 +1,6 @@
 /**
  * `npm run bench:browser -- [--browser PATH] [--device wasm|webgpu] [--model DIR] [--dtype auto] [--runs 1]
- * [--policies on,off] [--text "…"] [--json FILE]`
+ * [--policies on,off] [--schedules upstream,pad,pad-5] [--text "…"] [--json FILE]`
  *
  * Time to first audio and real-time factor of `stream()` through the public `CosyVoice` API in a real browser (headless
  * Chromium driven by Playwright, its stages in their workers, cross-origin isolated), with and without the LM pacing
@@ -11,21 +11,33 @@
  * (first chunk only) that builds the voice's flow prompt cache. `stall` is the silence a player starting at the first
  * chunk would insert while waiting for later ones.
  *
+ * Then, per streaming schedule (`--schedules`, the rows of tools/bench/ttfa.ts: tools/bench/schedules.ts), the time to
+ * first audio with the re-solving flow (`incrementalFlow: false`, the baseline) and with the incremental flow on the
+ * voice's warm prompt cache, side by side in each run (order alternating), after a warm-up of the schedule's step
+ * counts, on ttfa.ts's sentence (`SCHEDULE_TEXT`; `--text` is the policies' request): the `schedules` rows of ttfa.ts's JSON, `{ name, ttfaMs: { baseline, cached }, ttfaRatio, … }` (medians;
+ * ratio cached / baseline). The flow-alone figures of those rows (`chunkFlowMs`, `chunkCostRatio`, `promptCacheMB`,
+ * `promptCacheBuildMs`, …) need the flow runner itself, which the public API does not expose: they are `[]` / `null`
+ * here and measured by ttfa.ts in Node (the same onnxruntime-web wasm kernels).
+ *
  * `--model` defaults to the tiny test package (random weights, tiny nets: the figures mean nothing, the path is
  * proven); the full-size random-weight package (`.venv/bin/python -m tools.fixtures.full_size`) has the real model's
  * compute. The page is built and served by the browser tests' own code (test/browser/build-pages.ts, server.ts) and
  * Chromium starts with their launch options (playwright.config.ts). Absolute times on shared machines are indicative;
- * the load average is printed with them.
+ * the load average is printed with them. `--policies ''` or `--schedules ''` skips that part.
  */
 import { loadavg } from 'node:os';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import config from '../../playwright.config.ts';
 import { buildPages } from '../../test/browser/build-pages.ts';
 import { DEFAULT_MOUNTS, ROOT, startServer } from '../../test/browser/server.ts';
+import { parseManifest } from '../../src/loader/manifest.ts';
 import type { SynthesisOptions } from '../../src/request/options.ts';
+import { PROMPT_TOKENS } from './synthetic-voice.ts';
+import { benchSchedules, pickSchedules, SCHEDULE_TEXT } from './schedules.ts';
+import type { BenchSchedule } from './schedules.ts';
 import type { BenchCreated, BenchCreateOptions, BenchPageApi, BenchRun, BenchRunOptions } from './browser-page/api.ts';
 
 const POLICIES: Readonly<Record<string, Pick<SynthesisOptions, 'schedule'>>> = {
@@ -43,6 +55,7 @@ const { values } = parseArgs({
     dtype: { type: 'string', default: 'auto' },
     runs: { type: 'string', default: '1' },
     policies: { type: 'string', default: 'on,off' },
+    schedules: { type: 'string', default: 'upstream,pad,pad-5' },
     text: { type: 'string', default: 'The quick brown fox jumps over the lazy dog near the quiet river bank today.' },
     seed: { type: 'string', default: '1' },
     json: { type: 'string' },
@@ -54,6 +67,8 @@ const policies = values.policies.split(',').filter((p) => p !== '');
 for (const p of policies) {
   if (!(p in POLICIES)) throw new Error(`unknown policy ${p}; known: ${Object.keys(POLICIES).join(', ')}`);
 }
+const manifest = parseManifest(JSON.parse(await readFile(join(resolve(values.model), 'manifest.json'), 'utf8')));
+const schedules = pickSchedules(benchSchedules(PROMPT_TOKENS, manifest.config.flow.chunkTokens), values.schedules);
 const runs = Number(values.runs);
 const seed = Number(values.seed);
 const log = (message: string): void => {
@@ -93,11 +108,16 @@ try {
     { model: '/model/', device, dtype: values.dtype } satisfies BenchCreateOptions,
   );
   log(`loaded in ${(created.loadMs / 1000).toFixed(1)} s: ${JSON.stringify(created.placement)}`);
-  const request = (schedule: Pick<SynthesisOptions, 'schedule'>, firstChunkOnly = false): Promise<BenchRun> =>
+  const request = (
+    options: Pick<SynthesisOptions, 'schedule' | 'streaming' | 'incrementalFlow'>,
+    firstChunkOnly = false,
+    runSeed = seed,
+    text = values.text,
+  ): Promise<BenchRun> =>
     page.evaluate((options) => (globalThis as unknown as { bench: BenchPageApi }).bench.run(options), {
-      text: values.text,
-      seed,
-      ...schedule,
+      text,
+      seed: runSeed,
+      ...options,
       firstChunkOnly,
     } satisfies BenchRunOptions);
   const warm = await request({}, true);
@@ -113,16 +133,13 @@ try {
       );
     }
   }
+  const scheduleRows = [];
+  for (const schedule of schedules) scheduleRows.push(await firstAudio(schedule, request));
   await page.evaluate(() => (globalThis as unknown as { bench: BenchPageApi }).bench.dispose());
   const loadAfter = loadavg();
-  const median = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    const mid = s.length >> 1;
-    return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
-  };
   const summary = policies.map((policy) => {
     const mine = results.filter((r) => r.policy === policy).map((r) => r.figures);
-    const of = (key: keyof BenchRun): number => median(mine.map((f) => f[key]));
+    const of = (key: Exclude<keyof BenchRun, 'firstChunkFinal'>): number => median(mine.map((f) => f[key]));
     return {
       policy,
       runs: mine.length,
@@ -139,18 +156,30 @@ try {
       `crossOriginIsolated ${created.crossOriginIsolated}, hardwareConcurrency ${created.hardwareConcurrency}, ` +
       `load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')} → ${loadAfter.map((l) => l.toFixed(2)).join(' ')}`,
   );
-  console.table(
-    summary.map((s) => ({
-      policy: s.policy,
-      runs: s.runs,
-      'TTFA s': Number((s.ttfaMs / 1000).toFixed(2)),
-      RTF: Number(s.rtf.toFixed(2)),
-      'stall s': Number((s.stallMs / 1000).toFixed(2)),
-      'audio s': Number(s.audioSeconds.toFixed(2)),
-      tokens: s.tokens,
-      'LM tokens/s': Number(s.lmTokensPerSecond.toFixed(1)),
-    })),
-  );
+  if (summary.length > 0) {
+    console.table(
+      summary.map((s) => ({
+        policy: s.policy,
+        runs: s.runs,
+        'TTFA s': Number((s.ttfaMs / 1000).toFixed(2)),
+        RTF: Number(s.rtf.toFixed(2)),
+        'stall s': Number((s.stallMs / 1000).toFixed(2)),
+        'audio s': Number(s.audioSeconds.toFixed(2)),
+        tokens: s.tokens,
+        'LM tokens/s': Number(s.lmTokensPerSecond.toFixed(1)),
+      })),
+    );
+  }
+  if (scheduleRows.length > 0) {
+    console.table(
+      scheduleRows.map((r) => ({
+        schedule: r.name,
+        'TTFA s re-solving': Number((r.ttfaMs.baseline / 1000).toFixed(2)),
+        'TTFA s cached': Number((r.ttfaMs.cached / 1000).toFixed(2)),
+        'cached/re-solving': Number(r.ttfaRatio.toFixed(3)),
+      })),
+    );
+  }
   if (values.json !== undefined) {
     const report = {
       date: new Date().toISOString(),
@@ -162,6 +191,7 @@ try {
       loadAverage: { before: loadBefore, after: loadAfter },
       summary,
       results,
+      schedules: scheduleRows,
     };
     await writeFile(values.json, `${JSON.stringify(report, null, 2)}\n`);
     log(`wrote ${values.json}`);
@@ -169,4 +199,56 @@ try {
 } finally {
   await browser.close();
   await server.close();
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+}
+
+/**
+ * One schedule's row of ttfa.ts's JSON: first audio re-solving vs cached (medians over `runs`, the same seed for
+ * both in a run, order alternating), after a cached warm-up that builds the prompt cache of the schedule's step counts.
+ * The flow-alone fields are empty: the public API does not expose the flow runner (module comment).
+ *
+ * @throws {Error} when a first chunk is the request's last (a full-attention re-solve, not a stream's first chunk)
+ */
+async function firstAudio(
+  [, name, streaming]: BenchSchedule,
+  request: (
+    options: Pick<SynthesisOptions, 'streaming' | 'incrementalFlow'>,
+    firstChunkOnly: boolean,
+    runSeed: number,
+    text: string,
+  ) => Promise<BenchRun>,
+) {
+  await request({ streaming, incrementalFlow: true }, true, seed, SCHEDULE_TEXT);
+  const times = { baseline: [] as number[], cached: [] as number[] };
+  for (let run = 0; run < runs; run++) {
+    const order = run % 2 === 0 ? (['baseline', 'cached'] as const) : (['cached', 'baseline'] as const);
+    for (const path of order) {
+      const cached = path === 'cached';
+      const figures = await request({ streaming, incrementalFlow: cached }, true, seed + 1 + run, SCHEDULE_TEXT);
+      if (figures.firstChunkFinal) {
+        throw new Error(`${name}: the first chunk is the utterance's last; pass a longer --text`);
+      }
+      times[path].push(figures.ttfaMs);
+      log(`${name}, run ${run + 1}/${runs}, ${path}: first audio after ${(figures.ttfaMs / 1000).toFixed(2)} s`);
+    }
+  }
+  const ttfaMs = { baseline: median(times.baseline), cached: median(times.cached) };
+  return {
+    name,
+    ttfaMs,
+    ttfaRatio: ttfaMs.cached / ttfaMs.baseline,
+    chunkFlowMs: [] as number[],
+    baselineChunkFlowMs: [] as number[],
+    chunkMelMaxDiff: [] as number[],
+    chunkCostRatio: null,
+    promptCacheMB: null,
+    promptCacheBuildMs: null,
+    streamCacheMBPerSecond: null,
+    exactStreamSeconds: null,
+  };
 }

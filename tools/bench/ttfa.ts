@@ -45,6 +45,7 @@ import type { Dtype } from '../../src/base/stages.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
 import { maxAbsDiff } from '../../test/helpers/npz.ts';
 import { PROMPT_TOKENS, openBenchPackage, syntheticVoice } from './full-size.ts';
+import { benchSchedules, pickSchedules, SCHEDULE_TEXT } from './schedules.ts';
 
 const { values } = parseArgs({
   options: {
@@ -71,29 +72,8 @@ const pad = Math.ceil(PROMPT_TOKENS / chunk) * chunk - PROMPT_TOKENS;
 const flowDtype = values.flow as Dtype;
 const maxCacheBytes = Number(values['flow-cache-mb']) * 2 ** 20;
 const voice = syntheticVoice(pkg);
-/**
- * One sentence (one segment) long enough that the first chunk of every schedule is not the utterance's last: the
- * random-weight LM tends to stop as soon as it may, at `minTokenTextRatio` (2) speech tokens per text token, and a
- * first chunk that is also the final call re-solves with full attention (upstream's final chunk), which would time
- * the whole utterance's final call, not a stream's first chunk — the 17-token sentence used before did that for
- * upstream's 41-token first call. `firstChunk` refuses a final first chunk.
- */
-const text =
-  'The quick brown fox jumps over the lazy dog near the quiet river bank today, while three old millers count ' +
-  'their heavy sacks of golden grain beside the creaking wooden wheel.';
-
-/** Key (for `--flow-schedules`), name, streaming options. */
-const schedules: Array<[string, string, StreamingOptions]> = [
-  ['upstream', 'upstream (first chunk 25 + pad tokens, 10 steps)', {}],
-  ['pad', `firstHop ${pad} (= pad, same mel)`, { firstHop: pad }],
-  ['pad-5', `firstHop ${pad} + firstChunkFlowSteps 5`, { firstHop: pad, firstChunkFlowSteps: 5 }],
-];
-const flowSchedules = new Set(values['flow-schedules'].split(',').filter((key) => key !== ''));
-for (const key of flowSchedules) {
-  if (!schedules.some(([k]) => k === key)) {
-    throw new Error(`--flow-schedules: unknown schedule ${key}; known: ${schedules.map(([k]) => k).join(', ')}`);
-  }
-}
+const schedules = benchSchedules(PROMPT_TOKENS, chunk);
+const flowSchedules = new Set(pickSchedules(schedules, values['flow-schedules']).map(([key]) => key));
 
 interface FlowFigures {
   readonly chunkFlowMs: number[];
@@ -199,7 +179,7 @@ async function firstChunk(
 ): Promise<{ ms: number; audioS: number }> {
   if (engine === undefined) throw new Error('no engine (--runs 0)');
   const start = now();
-  for await (const c of engine.stream(text, { voice, seed, streaming, incrementalFlow })) {
+  for await (const c of engine.stream(SCHEDULE_TEXT, { voice, seed, streaming, incrementalFlow })) {
     const ms = now() - start;
     if (c.final)
       throw new Error("the first chunk is the utterance's last (a full-attention re-solve): use a longer text");

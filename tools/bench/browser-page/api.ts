@@ -2,6 +2,7 @@
  * What the browser benchmark page exposes on `window.bench` (used by the page and, type-only, by
  * tools/bench/browser.ts). Every result is plain JSON so it crosses `page.evaluate` unchanged.
  */
+import type { StreamingOptions } from '../../../src/request/options.ts';
 import type { ScheduleOptions } from '../../../src/request/schedule.ts';
 
 /** How to load the model. */
@@ -27,6 +28,10 @@ export interface BenchRunOptions {
   readonly seed: number;
   /** The request's `schedule` option (absent: the default policy). */
   readonly schedule?: boolean | ScheduleOptions;
+  /** The request's `streaming` option (absent: upstream's schedule). */
+  readonly streaming?: StreamingOptions;
+  /** The request's `incrementalFlow` option (absent: the default, on when the package ships the graph). */
+  readonly incrementalFlow?: boolean;
   /** Stop after the first chunk (warm-up: builds the voice's prompt cache in the flow worker). */
   readonly firstChunkOnly?: boolean;
 }
@@ -34,6 +39,8 @@ export interface BenchRunOptions {
 /** The figures of one request, from the public API (`RequestMetrics`, chunk arrival times). */
 export interface BenchRun {
   readonly ttfaMs: number;
+  /** Whether the first chunk was also the request's last (then it is a full-attention re-solve, not a stream's). */
+  readonly firstChunkFinal: boolean;
   readonly totalMs: number;
   readonly rtf: number;
   readonly audioSeconds: number;

@@ -47,22 +47,27 @@ const api: BenchPageApi = {
     if (tts === undefined || voice === undefined) throw new Error('call create() first');
     const started = performance.now();
     const arrivals: ChunkArrival[] = [];
+    let firstChunkFinal = false;
     const iterator = tts.stream(options.text, {
       voice,
       seed: options.seed,
       ...(options.schedule === undefined ? {} : { schedule: options.schedule }),
+      ...(options.streaming === undefined ? {} : { streaming: options.streaming }),
+      ...(options.incrementalFlow === undefined ? {} : { incrementalFlow: options.incrementalFlow }),
     });
     let step = await iterator.next();
     for (; step.done !== true; step = await iterator.next()) {
       arrivals.push({ atMs: performance.now() - started, seconds: step.value.samples.length / step.value.sampleRate });
+      if (arrivals.length === 1) firstChunkFinal = step.value.final;
       if (options.firstChunkOnly === true) {
         await iterator.return(undefined as unknown as RequestMetrics); // cancels the rest of the request
-        return { ttfaMs: arrivals[0]?.atMs ?? NaN, ...emptyFigures };
+        return { ttfaMs: arrivals[0]?.atMs ?? NaN, firstChunkFinal, ...emptyFigures };
       }
     }
     const m = step.value;
     return {
       ttfaMs: m.ttfaMs,
+      firstChunkFinal,
       totalMs: m.totalMs,
       rtf: m.rtf,
       audioSeconds: m.audioSeconds,
