@@ -70,6 +70,19 @@ describe('decodeFile', () => {
     expect(error.code).toBe('ERR_ASSET_INTEGRITY');
   });
 
+  it('says which platforms decode gzip when DecompressionStream is missing (ERR_UNSUPPORTED_ENV)', async () => {
+    const platform = globalThis.DecompressionStream;
+    Reflect.deleteProperty(globalThis, 'DecompressionStream');
+    try {
+      const error = await failure(decodeFile(entry(stored, content.byteLength), stored));
+      expect(error.code).toBe('ERR_UNSUPPORTED_ENV');
+      expect(error.message).toMatch(/llm\.int8\.onnx\.gz is gzip-compressed .*Safari 16\.4/);
+    } finally {
+      globalThis.DecompressionStream = platform;
+    }
+    expect(await decodeFile(entry(stored, content.byteLength), stored)).toHaveLength(content.byteLength);
+  });
+
   it('stops when aborted, with the abort reason', async () => {
     const controller = new AbortController();
     controller.abort(new Error('user cancelled'));
