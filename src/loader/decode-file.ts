@@ -15,7 +15,8 @@ import { decodedPath } from './manifest.ts';
  * The content of `file` from its stored bytes: `stored` itself when the file has no encoding.
  *
  * @throws {TTSError} ERR_ASSET_INTEGRITY when the stored bytes are not valid gzip or decode to another size than
- *   `decodedBytes`; ERR_UNSUPPORTED_ENV when the platform has no `DecompressionStream`.
+ *   `decodedBytes`; ERR_UNSUPPORTED_ENV when the platform has no `DecompressionStream`; ERR_STORAGE_QUOTA when
+ *   memory cannot hold the decoded file.
  */
 export async function decodeFile(file: ManifestFile, stored: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
   if (file.encoding === undefined) return stored;
@@ -27,7 +28,7 @@ export async function decodeFile(file: ManifestFile, stored: Uint8Array, signal?
       { details: { file: file.path } },
     );
   }
-  const out = new Uint8Array(expected);
+  const out = allocate(file, expected);
   let length = 0;
   const reader = chunks(stored).pipeThrough(new DecompressionStream('gzip')).getReader();
   try {
@@ -50,6 +51,20 @@ export async function decodeFile(file: ManifestFile, stored: Uint8Array, signal?
   }
   if (length !== expected) throw sizeMismatch(file, String(length));
   return out;
+}
+
+/** The decoded file's buffer; as for a download (fetch-file.ts), memory that cannot hold it is a typed error. */
+function allocate(file: ManifestFile, bytes: number): Uint8Array {
+  try {
+    return new Uint8Array(bytes);
+  } catch (cause) {
+    if (!(cause instanceof RangeError)) throw cause;
+    throw new TTSError(
+      'ERR_STORAGE_QUOTA',
+      `${file.path}: not enough memory to decode the file (${bytes} bytes): ${cause.message}. Close other tabs, or use a smaller variant of the model (e.g. int8 or q4).`,
+      { cause, details: { file: file.path, bytes } },
+    );
+  }
 }
 
 /** Pieces of a slice to feed a stream without copying it (a Blob would copy it whole). */

@@ -83,6 +83,13 @@ describe('decodeFile', () => {
     expect(await decodeFile(entry(stored, content.byteLength), stored)).toHaveLength(content.byteLength);
   });
 
+  it('a decoded size memory cannot hold is ERR_STORAGE_QUOTA, not a RangeError', async () => {
+    const huge = 2 ** 53; // no typed array can be this long
+    const error = await failure(decodeFile(entry(stored, huge), stored));
+    expect(error.code).toBe('ERR_STORAGE_QUOTA');
+    expect(error.message).toContain('not enough memory to decode');
+  });
+
   it('stops when aborted, with the abort reason', async () => {
     const controller = new AbortController();
     controller.abort(new Error('user cancelled'));
