@@ -8,6 +8,7 @@
  * the decoded file, never a list of chunks copied again at the end.
  */
 import { TTSError } from '../errors.ts';
+import { fileBuffer } from './file-buffer.ts';
 import type { ManifestFile } from './manifest.ts';
 import { decodedPath } from './manifest.ts';
 
@@ -28,7 +29,7 @@ export async function decodeFile(file: ManifestFile, stored: Uint8Array, signal?
       { details: { file: file.path } },
     );
   }
-  const out = allocate(file, expected);
+  const out = fileBuffer(expected, file.path, 'decode', { file: file.path });
   let length = 0;
   const reader = chunks(stored).pipeThrough(new DecompressionStream('gzip')).getReader();
   try {
@@ -51,20 +52,6 @@ export async function decodeFile(file: ManifestFile, stored: Uint8Array, signal?
   }
   if (length !== expected) throw sizeMismatch(file, String(length));
   return out;
-}
-
-/** The decoded file's buffer; as for a download (fetch-file.ts), memory that cannot hold it is a typed error. */
-function allocate(file: ManifestFile, bytes: number): Uint8Array {
-  try {
-    return new Uint8Array(bytes);
-  } catch (cause) {
-    if (!(cause instanceof RangeError)) throw cause;
-    throw new TTSError(
-      'ERR_STORAGE_QUOTA',
-      `${file.path}: not enough memory to decode the file (${bytes} bytes): ${cause.message}. Close other tabs, or use a smaller variant of the model (e.g. int8 or q4).`,
-      { cause, details: { file: file.path, bytes } },
-    );
-  }
 }
 
 /** Pieces of a slice to feed a stream without copying it (a Blob would copy it whole). */

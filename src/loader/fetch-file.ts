@@ -7,6 +7,7 @@
  * checked before the bytes are used or stored under the file's key; nothing unverified is ever returned.
  */
 import { TTSError } from '../errors.ts';
+import { fileBuffer } from './file-buffer.ts';
 import { sha256Hex } from './hash.ts';
 import type { ByteStore } from './store.ts';
 import { fileKey, NO_STORE, partKey } from './store.ts';
@@ -77,20 +78,6 @@ export async function fetchVerified(request: FileRequest, options: FetchFileOpti
   return { data, fromCache: false, stored };
 }
 
-/** The download buffer; a file that does not fit in memory is the one storage failure nothing can work around. */
-function allocate(request: FileRequest): Uint8Array {
-  try {
-    return new Uint8Array(request.bytes);
-  } catch (cause) {
-    if (!(cause instanceof RangeError)) throw cause;
-    throw new TTSError(
-      'ERR_STORAGE_QUOTA',
-      `${request.url}: not enough memory to hold the file (${request.bytes} bytes): ${cause.message}. Close other tabs, or use a smaller variant of the model (e.g. int8 or q4).`,
-      { cause, details: { url: request.url, bytes: request.bytes } },
-    );
-  }
-}
-
 function ranges(total: number, chunk: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let start = 0; start < total; start += chunk) out.push([start, Math.min(total, start + chunk)]);
@@ -104,7 +91,7 @@ async function deleteParts(request: FileRequest, store: ByteStore, chunk: number
 
 async function download(request: FileRequest, store: ByteStore, options: FetchFileOptions): Promise<Uint8Array> {
   const chunk = Math.max(1, options.chunkBytes ?? DEFAULT_CHUNK);
-  const buffer = allocate(request);
+  const buffer = fileBuffer(request.bytes, request.url, 'hold', { url: request.url });
   const parts = ranges(request.bytes, chunk);
   const multipart = parts.length > 1;
   let loaded = 0;

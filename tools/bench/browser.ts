@@ -14,8 +14,8 @@
  * Then, per streaming schedule (`--schedules`, the rows of tools/bench/ttfa.ts: tools/bench/schedules.ts), the time to
  * first audio with the re-solving flow (`incrementalFlow: false`, the baseline) and with the incremental flow on the
  * voice's warm prompt cache, side by side in each run (order alternating), after a warm-up of the schedule's step
- * counts, on ttfa.ts's sentence (`SCHEDULE_TEXT`; `--text` is the policies' request): the `schedules` rows of ttfa.ts's JSON, `{ name, ttfaMs: { baseline, cached }, ttfaRatio, … }` (medians;
- * ratio cached / baseline). The flow-alone figures of those rows (`chunkFlowMs`, `chunkCostRatio`, `promptCacheMB`,
+ * counts, on ttfa.ts's sentence (`SCHEDULE_TEXT`; `--text` is the policies' request): the `schedules` rows of
+ * ttfa.ts's JSON, `{ name, ttfaMs: { baseline, cached }, ttfaRatio, … }` (medians; ratio cached / baseline). The flow-alone figures of those rows (`chunkFlowMs`, `chunkCostRatio`, `promptCacheMB`,
  * `promptCacheBuildMs`, …) need the flow runner itself, which the public API does not expose: they are `[]` / `null`
  * here and measured by ttfa.ts in Node (the same onnxruntime-web wasm kernels).
  *
@@ -134,7 +134,8 @@ try {
     }
   }
   const scheduleRows = [];
-  for (const schedule of schedules) scheduleRows.push(await firstAudio(schedule, request));
+  const firstChunk: FirstChunk = (options, runSeed) => request(options, true, runSeed, SCHEDULE_TEXT);
+  for (const schedule of schedules) scheduleRows.push(await firstAudio(schedule, firstChunk));
   await page.evaluate(() => (globalThis as unknown as { bench: BenchPageApi }).bench.dispose());
   const loadAfter = loadavg();
   const summary = policies.map((policy) => {
@@ -201,6 +202,12 @@ try {
   await server.close();
 }
 
+/** A request on ttfa.ts's sentence stopped after its first chunk (the rest is cancelled). */
+type FirstChunk = (
+  options: Pick<SynthesisOptions, 'streaming' | 'incrementalFlow'>,
+  runSeed: number,
+) => Promise<BenchRun>;
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
@@ -214,24 +221,15 @@ function median(xs: readonly number[]): number {
  *
  * @throws {Error} when a first chunk is the request's last (a full-attention re-solve, not a stream's first chunk)
  */
-async function firstAudio(
-  [, name, streaming]: BenchSchedule,
-  request: (
-    options: Pick<SynthesisOptions, 'streaming' | 'incrementalFlow'>,
-    firstChunkOnly: boolean,
-    runSeed: number,
-    text: string,
-  ) => Promise<BenchRun>,
-) {
-  await request({ streaming, incrementalFlow: true }, true, seed, SCHEDULE_TEXT);
+async function firstAudio([, name, streaming]: BenchSchedule, firstChunk: FirstChunk) {
+  await firstChunk({ streaming, incrementalFlow: true }, seed);
   const times = { baseline: [] as number[], cached: [] as number[] };
   for (let run = 0; run < runs; run++) {
     const order = run % 2 === 0 ? (['baseline', 'cached'] as const) : (['cached', 'baseline'] as const);
     for (const path of order) {
-      const cached = path === 'cached';
-      const figures = await request({ streaming, incrementalFlow: cached }, true, seed + 1 + run, SCHEDULE_TEXT);
+      const figures = await firstChunk({ streaming, incrementalFlow: path === 'cached' }, seed + 1 + run);
       if (figures.firstChunkFinal) {
-        throw new Error(`${name}: the first chunk is the utterance's last; pass a longer --text`);
+        throw new Error(`${name}: the first chunk is the utterance's last; this model needs a longer SCHEDULE_TEXT`);
       }
       times[path].push(figures.ttfaMs);
       log(`${name}, run ${run + 1}/${runs}, ${path}: first audio after ${(figures.ttfaMs / 1000).toFixed(2)} s`);

@@ -20,9 +20,14 @@ export const SCHEDULE_TEXT =
 /** One schedule: key (for command-line lists), name (in tables and JSON), the request's `streaming` option. */
 export type BenchSchedule = readonly [key: string, name: string, streaming: StreamingOptions];
 
+/** Upstream's prompt pad: the tokens that bring `promptTokens` up to a whole number of `chunkTokens` chunks. */
+export function promptPad(promptTokens: number, chunkTokens: number): number {
+  return Math.ceil(promptTokens / chunkTokens) * chunkTokens - promptTokens;
+}
+
 /** The schedules for a voice of `promptTokens` flow prompt tokens and an encoder chunk of `chunkTokens`. */
 export function benchSchedules(promptTokens: number, chunkTokens: number): BenchSchedule[] {
-  const pad = Math.ceil(promptTokens / chunkTokens) * chunkTokens - promptTokens;
+  const pad = promptPad(promptTokens, chunkTokens);
   return [
     ['upstream', 'upstream (first chunk 25 + pad tokens, 10 steps)', {}],
     ['pad', `firstHop ${pad} (= pad, same mel)`, { firstHop: pad }],

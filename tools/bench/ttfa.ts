@@ -45,7 +45,7 @@ import type { Dtype } from '../../src/base/stages.ts';
 import { configureOrt, loadOrt } from '../../src/runtime/ort.ts';
 import { maxAbsDiff } from '../../test/helpers/npz.ts';
 import { PROMPT_TOKENS, openBenchPackage, syntheticVoice } from './full-size.ts';
-import { benchSchedules, pickSchedules, SCHEDULE_TEXT } from './schedules.ts';
+import { benchSchedules, pickSchedules, promptPad, SCHEDULE_TEXT } from './schedules.ts';
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +67,7 @@ configureOrt(ort, { numThreads: Number(values.threads) });
 const now = (): number => performance.now();
 const sr = pkg.manifest.config.sampleRate;
 const chunk = pkg.manifest.config.flow.chunkTokens;
-const pad = Math.ceil(PROMPT_TOKENS / chunk) * chunk - PROMPT_TOKENS;
+const pad = promptPad(PROMPT_TOKENS, chunk);
 
 const flowDtype = values.flow as Dtype;
 const maxCacheBytes = Number(values['flow-cache-mb']) * 2 ** 20;
