@@ -37,7 +37,10 @@ export interface PlaybackCapture {
 
 const loaded = new WeakMap<BaseAudioContext, Promise<void>>();
 
-/** Starts recording what `node` outputs (mono: its first channel), until {@link PlaybackCapture.finish}. */
+/**
+ * Starts recording what `node` outputs (mono: its first channel), until {@link PlaybackCapture.finish}; resolves once
+ * the recorder has rendered its first quantum (its context must be running), so everything after is recorded.
+ */
 export async function capturePlayback(node: AudioNode): Promise<PlaybackCapture> {
   const context = node.context;
   let loading = loaded.get(context);
@@ -61,13 +64,23 @@ export async function capturePlayback(node: AudioNode): Promise<PlaybackCapture>
   const finished = new Promise<void>((resolve) => {
     done = resolve;
   });
+  let running = (): void => undefined;
+  const started = new Promise<void>((resolve) => {
+    running = resolve;
+  });
   recorder.port.onmessage = (event: MessageEvent<Float32Array | 'done'>) => {
     if (event.data === 'done') done();
-    else quanta.push(event.data);
+    else {
+      quanta.push(event.data);
+      running();
+    }
   };
   node.connect(recorder);
   // a node nobody pulls is not rendered: the destination pulls the recorder (it outputs silence)
   recorder.connect(context.destination);
+  // the audio thread takes up a new node when it next renders: until its first quantum arrives, what the node
+  // outputs is not recorded, so a caller that starts playback right after this call would lose its first quanta
+  await started;
   return {
     async finish(more: number) {
       recorder.port.postMessage({ quanta: Math.max(1, more) });
